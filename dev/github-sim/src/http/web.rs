@@ -1,0 +1,95 @@
+//! The browser half of the OAuth web flow, `GET /login/oauth/authorize`: a
+//! bare HTML page to pick which simulated user clicks "Authorize", or, with
+//! the sim-only `login` parameter, an immediate redirect back to the app's
+//! `redirect_uri` with `code` and `state`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::Sim;
+use crate::world::AccountKind;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>github-sim</title></head>\
+         <body>{body}</body></html>"
+    );
+    let mut resp = (status, page).into_response();
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    resp
+}
+
+fn error_page(message: &str) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        format!("<h1>Error</h1><p>{}</p>", escape(message)),
+    )
+}
+
+/// `GET /login/oauth/authorize?client_id&redirect_uri&state&code_challenge&code_challenge_method[&login]`.
+pub(crate) async fn authorize(State(sim): Sim, Query(q): Query<HashMap<String, String>>) -> Response {
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    if get("client_id") != Some(sim.config.client_id.as_str()) {
+        return html(StatusCode::NOT_FOUND, "<h1>404</h1><p>Unknown client_id.</p>".into());
+    }
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return error_page("github-sim needs a redirect_uri (it knows no registered callback URL).");
+    };
+    let Ok(mut target) = url::Url::parse(redirect_uri) else {
+        return error_page("The redirect_uri is not an absolute URL.");
+    };
+    let challenge = get("code_challenge");
+    if challenge.is_some() && get("code_challenge_method").unwrap_or("S256") != "S256" {
+        return error_page("Only the S256 code_challenge_method is supported.");
+    }
+
+    let Some(login) = get("login") else {
+        // The "which user are you?" page: one link per user, each coming back here with `login`.
+        let st = sim.lock();
+        let mut items = String::new();
+        for user in st.world.accounts.values().filter(|a| a.kind == AccountKind::User) {
+            let mut params = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in q.iter().filter(|(k, _)| k.as_str() != "login") {
+                params.append_pair(k, v);
+            }
+            params.append_pair("login", &user.login);
+            items.push_str(&format!(
+                "<li><a href=\"/login/oauth/authorize?{}\">Authorize as {}</a></li>",
+                escape(&params.finish()),
+                escape(&user.login)
+            ));
+        }
+        let app = escape(&sim.config.app_slug);
+        return html(
+            StatusCode::OK,
+            format!("<h1>Authorize {app}</h1><p>Sign in as:</p><ul>{items}</ul>"),
+        );
+    };
+
+    let code = match sim.lock().authorize(login, challenge, Some(redirect_uri)) {
+        Ok(code) => code,
+        Err(e) => return error_page(&e.to_string()),
+    };
+    target.query_pairs_mut().append_pair("code", &code);
+    if let Some(state) = get("state") {
+        target.query_pairs_mut().append_pair("state", state);
+    }
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(location) = HeaderValue::from_str(target.as_str()) {
+        resp.headers_mut().insert(LOCATION, location);
+    }
+    resp
+}
