@@ -1,0 +1,123 @@
+//! The environment every function reads (SPEC section 2), parsed once at start.
+
+use std::time::Duration;
+
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `None` only outside AWS (the local runner chooses another store then).
+    pub table_name: Option<String>,
+    pub app_secret_id: Option<String>,
+    pub github_api_url: Url,
+    pub github_web_url: Url,
+    pub frontend_origins: Vec<String>,
+    pub accounts_claim: String,
+    pub oauth_redirect_uri: Option<String>,
+    /// How long a fetched app secret is trusted before it is read again.
+    pub secret_refresh: Duration,
+    /// Budget for one GitHub call including its retries; kept well inside
+    /// the Lambda timeout.
+    pub github_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` so tests and the local runner
+    /// can supply variables without touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let url = |name: &str, default: &str| -> Result<Url, ConfigError> {
+            let raw = get(name).unwrap_or_else(|| default.to_owned());
+            let trimmed = raw.trim_end_matches('/');
+            Url::parse(&format!("{trimmed}/"))
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| ConfigError(format!("{name} is not an http(s) URL")))
+        };
+        let seconds = |name: &str, default: u64| -> Result<Duration, ConfigError> {
+            match get(name) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| ConfigError(format!("{name} must be a number of seconds"))),
+            }
+        };
+        let frontend_origins = get("FRONTEND_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            table_name: get("TABLE_NAME"),
+            app_secret_id: get("APP_SECRET_ID"),
+            github_api_url: url("GITHUB_API_URL", "https://api.github.com")?,
+            github_web_url: url("GITHUB_WEB_URL", "https://github.com")?,
+            frontend_origins,
+            accounts_claim: get("ACCOUNTS_CLAIM").unwrap_or_else(|| "accounts".into()),
+            oauth_redirect_uri: get("OAUTH_REDIRECT_URI"),
+            secret_refresh: seconds("SECRET_REFRESH_SECONDS", 300)?,
+            github_timeout: seconds("GITHUB_TIMEOUT_SECONDS", 10)?,
+        })
+    }
+
+    /// Whether `origin` (scheme://host[:port]) is one of the configured frontends.
+    pub fn is_frontend_origin(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        self.frontend_origins.iter().any(|o| o == origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_github_dot_com() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.github_api_url.as_str(), "https://api.github.com/");
+        assert_eq!(c.github_web_url.as_str(), "https://github.com/");
+        assert_eq!(c.accounts_claim, "accounts");
+        assert!(c.frontend_origins.is_empty());
+    }
+
+    #[test]
+    fn enterprise_api_base_keeps_its_path() {
+        let c = config(&[("GITHUB_API_URL", "https://ghe.example.com/api/v3/")]).unwrap();
+        assert_eq!(
+            c.github_api_url.join("app").unwrap().as_str(),
+            "https://ghe.example.com/api/v3/app"
+        );
+    }
+
+    #[test]
+    fn frontend_origins_are_a_trimmed_list() {
+        let c = config(&[("FRONTEND_ORIGINS", " https://a.example , https://b.example/ ,")]).unwrap();
+        assert!(c.is_frontend_origin("https://a.example"));
+        assert!(c.is_frontend_origin("https://b.example"));
+        assert!(!c.is_frontend_origin("https://evil.example"));
+    }
+
+    #[test]
+    fn a_non_http_url_is_refused_by_name() {
+        let err = config(&[("GITHUB_API_URL", "ftp://x")]).unwrap_err();
+        assert!(err.to_string().contains("GITHUB_API_URL"));
+    }
+}

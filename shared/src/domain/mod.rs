@@ -1,0 +1,14 @@
+//! The broker's values and rules. Nothing here performs I/O or knows about
+//! Lambda, DynamoDB or HTTP: the services feed it data and act on its answers.
+
+pub mod caller;
+pub mod ids;
+pub mod installation;
+pub mod oauth;
+pub mod policy;
+pub mod scope;
+pub mod tokens;
+
+pub use caller::Caller;
+pub use ids::{AccountId, GitHubUserId, InstallationId, UserId};
+pub use installation::{Installation, InstallationStatus};

@@ -1,0 +1,83 @@
+//! The GitHub port: the calls the broker makes, as a trait with one real
+//! adapter ([`rest::RestClient`]) that speaks GitHub's REST and OAuth API.
+
+pub mod jwt;
+mod link;
+pub mod rest;
+pub mod types;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::domain::scope::TokenScope;
+use crate::domain::tokens::{InstallationToken, UserTokens};
+use crate::domain::{GitHubUserId, Installation, InstallationId};
+use crate::secret::AppCredentials;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubUser {
+    pub id: GitHubUserId,
+    pub login: String,
+}
+
+/// What went wrong talking to GitHub. Messages hold GitHub's own error text
+/// (never a request body or a token) and are for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    /// The OAuth endpoint's errors, which GitHub answers with HTTP 200.
+    #[error("GitHub OAuth error {error}")]
+    OAuth { error: String },
+    #[error("GitHub answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("GitHub rate limit: retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("GitHub did not answer in time")]
+    Timeout,
+    #[error("could not reach GitHub: {0}")]
+    Transport(String),
+    #[error("unexpected answer from GitHub to {0}")]
+    Decode(&'static str),
+}
+
+impl GitHubError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout)
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub type GitHubResult<T> = Result<T, GitHubError>;
+
+#[async_trait]
+pub trait GitHub: Send + Sync {
+    /// Exchanges an OAuth code (with its PKCE verifier) for a user token pair.
+    /// Never retried: a code is single-use.
+    async fn exchange_code(
+        &self,
+        app: &AppCredentials,
+        code: &str,
+        pkce_verifier: &SecretString,
+        redirect_uri: Option<&str>,
+    ) -> GitHubResult<UserTokens>;
+    /// Trades a single-use refresh token for a new pair. Never retried once sent.
+    async fn refresh_user_token(&self, app: &AppCredentials, refresh_token: &SecretString) -> GitHubResult<UserTokens>;
+    async fn user(&self, user_token: &SecretString) -> GitHubResult<GitHubUser>;
+    /// Every installation of the app the user can reach, all pages.
+    async fn user_installations(&self, user_token: &SecretString) -> GitHubResult<Vec<Installation>>;
+    async fn create_installation_token(
+        &self,
+        app: &AppCredentials,
+        installation: InstallationId,
+        scope: &TokenScope,
+    ) -> GitHubResult<InstallationToken>;
+    /// The app's slug, for its install URL.
+    async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String>;
+    /// Revokes the user's whole grant for the app (and so all its tokens).
+    async fn revoke_grant(&self, app: &AppCredentials, user_token: &SecretString) -> GitHubResult<()>;
+}

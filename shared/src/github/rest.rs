@@ -1,0 +1,341 @@
+//! The GitHub adapter over reqwest (rustls). Every request carries GitHub's
+//! required headers, runs under one time budget, and is retried only where
+//! that is safe: 5xx and timeouts for requests that can be replayed, rate
+//! limits (the request was not processed) for all. Codes and refresh tokens
+//! are single-use, so their exchanges are never replayed after being sent.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, USER_AGENT};
+use http::StatusCode;
+use rand::Rng;
+use reqwest::{RequestBuilder, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::jwt::{is_clock_complaint, AppJwt};
+use super::link::next_page;
+use super::types::*;
+use super::{GitHub, GitHubError, GitHubResult, GitHubUser};
+use crate::clock::Clock;
+use crate::domain::scope::TokenScope;
+use crate::domain::tokens::{InstallationToken, UserTokens};
+use crate::domain::{GitHubUserId, Installation, InstallationId};
+use crate::secret::AppCredentials;
+
+const API_VERSION: &str = "2022-11-28";
+const MAX_ATTEMPTS: u32 = 3;
+/// A user reaching more installations than this is not a real case.
+const MAX_PAGES: usize = 50;
+
+/// Whether a request may be sent again after it may have reached GitHub.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    Safe,
+    OnlyIfUnsent,
+}
+
+pub struct RestClient {
+    http: reqwest::Client,
+    api: Url,
+    web: Url,
+    budget: Duration,
+    jwt: AppJwt,
+    clock: Arc<dyn Clock>,
+}
+
+impl RestClient {
+    pub fn new(api: Url, web: Url, budget: Duration, clock: Arc<dyn Clock>) -> reqwest::Result<Self> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
+        headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("gh-app-broker/", env!("CARGO_PKG_VERSION"))),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            http,
+            api,
+            web,
+            budget,
+            jwt: AppJwt::default(),
+            clock,
+        })
+    }
+
+    pub fn jwt_skew(&self) -> i64 {
+        self.jwt.skew()
+    }
+
+    fn api_url(&self, path: &str) -> Url {
+        self.api.join(path.trim_start_matches('/')).expect("relative API path")
+    }
+
+    async fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> GitHubResult<Response> {
+        let deadline = Instant::now() + self.budget;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(GitHubError::Timeout);
+            }
+            let last = attempt >= MAX_ATTEMPTS;
+            let wait = match build().timeout(remaining).send().await {
+                Err(e) if e.is_timeout() && (replay == Replay::OnlyIfUnsent || last) => {
+                    return Err(GitHubError::Timeout)
+                }
+                Err(e) if e.is_timeout() => backoff(attempt),
+                // Nothing was sent when the connection could not be made.
+                Err(e) if e.is_connect() && !last => backoff(attempt),
+                Err(e) => return Err(GitHubError::Transport(e.without_url().to_string())),
+                Ok(resp) => match rate_limit_wait(&resp, self.clock.now()) {
+                    Some(wait) if last || wait > remaining => {
+                        return Err(GitHubError::RateLimited {
+                            retry_after_seconds: wait.as_secs(),
+                        })
+                    }
+                    Some(wait) => wait,
+                    None if resp.status().is_server_error() && replay == Replay::Safe && !last => {
+                        tracing::warn!(
+                            status = resp.status().as_u16(),
+                            attempt,
+                            "GitHub server error; retrying"
+                        );
+                        backoff(attempt)
+                    }
+                    None => return Ok(resp),
+                },
+            };
+            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+        }
+    }
+
+    /// Sends a request authenticated as the app, re-signing once with a
+    /// corrected clock if GitHub refuses the JWT's timing.
+    async fn send_as_app(
+        &self,
+        app: &AppCredentials,
+        replay: Replay,
+        build: impl Fn(&str) -> RequestBuilder,
+    ) -> GitHubResult<Response> {
+        let sign = || {
+            self.jwt
+                .sign(app, self.clock.now())
+                .map_err(|_| GitHubError::Transport("could not sign the app JWT".into()))
+        };
+        let jwt = sign()?;
+        let resp = self.send(replay, || build(&jwt)).await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let date = resp
+            .headers()
+            .get(http::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .map(str::to_owned);
+        let body: ErrorBody = resp.json().await.unwrap_or_default();
+        if is_clock_complaint(&body.message) && self.jwt.learn_skew(date.as_deref(), self.clock.now()) {
+            tracing::warn!(
+                skew_seconds = self.jwt.skew(),
+                "GitHub refused the app JWT's timing; correcting the clock offset"
+            );
+            let jwt = sign()?;
+            return self.send(replay, || build(&jwt)).await;
+        }
+        Err(GitHubError::Status {
+            status: 401,
+            message: body.message,
+        })
+    }
+
+    async fn oauth_token(&self, form: &[(&str, &str)]) -> GitHubResult<UserTokens> {
+        let url = self.web.join("login/oauth/access_token").expect("static path");
+        let resp = self
+            .send(Replay::OnlyIfUnsent, || {
+                self.http
+                    .post(url.clone())
+                    .header(ACCEPT, "application/json")
+                    .form(form)
+            })
+            .await?;
+        let answer: OAuthTokenResponse = parse(resp, "the OAuth token exchange").await?;
+        if let Some(error) = answer.error.clone() {
+            return Err(GitHubError::OAuth { error });
+        }
+        answer
+            .into_tokens(self.clock.now())
+            .ok_or(GitHubError::Decode("the OAuth token exchange"))
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64 << attempt.min(5);
+    Duration::from_millis(base + rand::rng().random_range(0..base))
+}
+
+/// GitHub's primary (`x-ratelimit-remaining: 0`) and secondary (`Retry-After`)
+/// rate limits, answered with 403 or 429: how long to wait.
+fn rate_limit_wait(resp: &Response, now: i64) -> Option<Duration> {
+    if !matches!(resp.status(), StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS) {
+        return None;
+    }
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<i64>().ok())
+    };
+    if let Some(seconds) = header("retry-after") {
+        return Some(Duration::from_secs(seconds.max(0) as u64));
+    }
+    if header("x-ratelimit-remaining") == Some(0) {
+        let reset = header("x-ratelimit-reset").unwrap_or(now + 60);
+        return Some(Duration::from_secs((reset - now).max(1) as u64));
+    }
+    (resp.status() == StatusCode::TOO_MANY_REQUESTS).then(|| Duration::from_secs(60))
+}
+
+/// Decodes a success body; any other status becomes [`GitHubError::Status`]
+/// with GitHub's message. Decoding errors never quote the body.
+async fn parse<T: DeserializeOwned>(resp: Response, what: &'static str) -> GitHubResult<T> {
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| GitHubError::Transport(e.without_url().to_string()))?;
+    if !status.is_success() {
+        let message = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_default().message;
+        return Err(GitHubError::Status {
+            status: status.as_u16(),
+            message,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|_| GitHubError::Decode(what))
+}
+
+fn bearer(token: &SecretString) -> String {
+    format!("Bearer {}", token.expose_secret())
+}
+
+#[async_trait]
+impl GitHub for RestClient {
+    async fn exchange_code(
+        &self,
+        app: &AppCredentials,
+        code: &str,
+        pkce_verifier: &SecretString,
+        redirect_uri: Option<&str>,
+    ) -> GitHubResult<UserTokens> {
+        let mut form = vec![
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.expose_secret()),
+            ("code", code),
+            ("code_verifier", pkce_verifier.expose_secret()),
+        ];
+        form.extend(redirect_uri.map(|uri| ("redirect_uri", uri)));
+        self.oauth_token(&form).await
+    }
+
+    async fn refresh_user_token(&self, app: &AppCredentials, refresh_token: &SecretString) -> GitHubResult<UserTokens> {
+        self.oauth_token(&[
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.expose_secret()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ])
+        .await
+    }
+
+    async fn user(&self, user_token: &SecretString) -> GitHubResult<GitHubUser> {
+        let url = self.api_url("user");
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.get(url.clone()).header("authorization", bearer(user_token))
+            })
+            .await?;
+        let user: UserObject = parse(resp, "GET /user").await?;
+        Ok(GitHubUser {
+            id: GitHubUserId(user.id),
+            login: user.login,
+        })
+    }
+
+    async fn user_installations(&self, user_token: &SecretString) -> GitHubResult<Vec<Installation>> {
+        let mut url = self.api_url("user/installations?per_page=100").to_string();
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let resp = self
+                .send(Replay::Safe, || {
+                    self.http.get(&url).header("authorization", bearer(user_token))
+                })
+                .await?;
+            let next = next_page(resp.headers().get("link").and_then(|l| l.to_str().ok()));
+            let page: UserInstallationsPage = parse(resp, "GET /user/installations").await?;
+            all.extend(page.installations.iter().filter_map(InstallationObject::to_domain));
+            // The user's token only ever goes back to the API it came from.
+            match next.filter(|n| Url::parse(n).is_ok_and(|n| n.origin() == self.api.origin())) {
+                Some(n) => url = n,
+                None => return Ok(all),
+            }
+        }
+        Err(GitHubError::Decode("GET /user/installations (too many pages)"))
+    }
+
+    async fn create_installation_token(
+        &self,
+        app: &AppCredentials,
+        installation: InstallationId,
+        scope: &TokenScope,
+    ) -> GitHubResult<InstallationToken> {
+        let url = self.api_url(&format!("app/installations/{installation}/access_tokens"));
+        // Minting twice is harmless, so a mint may be replayed.
+        let resp = self
+            .send_as_app(app, Replay::Safe, |jwt| {
+                self.http
+                    .post(url.clone())
+                    .header("authorization", format!("Bearer {jwt}"))
+                    .json(scope)
+            })
+            .await?;
+        let answer: InstallationTokenResponse = parse(resp, "POST access_tokens").await?;
+        answer.into_token().ok_or(GitHubError::Decode("POST access_tokens"))
+    }
+
+    async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String> {
+        let url = self.api_url("app");
+        let resp = self
+            .send_as_app(app, Replay::Safe, |jwt| {
+                self.http
+                    .get(url.clone())
+                    .header("authorization", format!("Bearer {jwt}"))
+            })
+            .await?;
+        Ok(parse::<AppObject>(resp, "GET /app").await?.slug)
+    }
+
+    async fn revoke_grant(&self, app: &AppCredentials, user_token: &SecretString) -> GitHubResult<()> {
+        let url = self.api_url(&format!("applications/{}/grant", app.client_id));
+        let body = serde_json::json!({ "access_token": user_token.expose_secret() });
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http
+                    .delete(url.clone())
+                    .basic_auth(&app.client_id, Some(app.client_secret.expose_secret()))
+                    .json(&body)
+            })
+            .await?;
+        match resp.status() {
+            // 404/422: the grant or token is already gone, which is the goal.
+            s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::UNPROCESSABLE_ENTITY => Ok(()),
+            _ => parse::<serde_json::Value>(resp, "DELETE grant").await.map(drop),
+        }
+    }
+}

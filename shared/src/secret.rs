@@ -1,0 +1,278 @@
+//! The app's credentials (SPEC section 2): fetched once per container from
+//! Secrets Manager, parsed into ready-to-use keys, and re-read after a bounded
+//! time so a rotation takes effect without a deploy.
+//!
+//! Errors name the field at fault and never quote a value: the raw JSON is
+//! walked by hand rather than deserialised, because serde's messages can
+//! echo the offending input.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jsonwebtoken::EncodingKey;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::clock::{Clock, UnixTime};
+use crate::crypto::{TokenSealer, WebhookVerifier};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("app secret is missing the field `{0}`")]
+    Missing(&'static str),
+    #[error("app secret field `{field}` is invalid: {reason}")]
+    Invalid { field: &'static str, reason: &'static str },
+    #[error("app secret is not a JSON object")]
+    NotAnObject,
+    #[error("could not read the app secret: {0}")]
+    Fetch(String),
+}
+
+/// Everything the broker derives from the secret, parsed once per fetch.
+pub struct AppCredentials {
+    pub app_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub jwt_key: EncodingKey,
+    pub webhook: WebhookVerifier,
+    pub sealer: TokenSealer,
+    pub app_slug: Option<String>,
+}
+
+impl std::fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("app_id", &self.app_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppCredentials {
+    pub fn parse(raw: &SecretString) -> Result<Self, SecretError> {
+        let value: Value = serde_json::from_str(raw.expose_secret()).map_err(|_| SecretError::NotAnObject)?;
+        let obj = value.as_object().ok_or(SecretError::NotAnObject)?;
+
+        let private_key = required(obj, "private_key")?;
+        // Keys pasted into a single-line JSON value often keep literal "\n".
+        let pem = if private_key.contains('\n') {
+            private_key
+        } else {
+            private_key.replace("\\n", "\n")
+        };
+        let jwt_key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| SecretError::Invalid {
+            field: "private_key",
+            reason: "not an RSA private key in PEM (PKCS#1 or PKCS#8)",
+        })?;
+        let sealer = TokenSealer::from_base64_key(&required(obj, "token_encryption_key")?).map_err(|_| {
+            SecretError::Invalid {
+                field: "token_encryption_key",
+                reason: "must be base64 of exactly 32 bytes",
+            }
+        })?;
+        let webhook = WebhookVerifier::new(
+            SecretString::from(required(obj, "webhook_secret")?),
+            optional(obj, "webhook_secret_previous")?.map(SecretString::from),
+        );
+        Ok(Self {
+            app_id: required(obj, "app_id")?,
+            client_id: required(obj, "client_id")?,
+            client_secret: SecretString::from(required(obj, "client_secret")?),
+            jwt_key,
+            webhook,
+            sealer,
+            app_slug: optional(obj, "app_slug")?,
+        })
+    }
+}
+
+fn optional(obj: &Map<String, Value>, field: &'static str) -> Result<Option<String>, SecretError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        // app_id is commonly written as a number.
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(SecretError::Invalid {
+            field,
+            reason: "must be a string",
+        }),
+    }
+}
+
+fn required(obj: &Map<String, Value>, field: &'static str) -> Result<String, SecretError> {
+    optional(obj, field)?.ok_or(SecretError::Missing(field))
+}
+
+/// Where the secret's JSON comes from.
+#[async_trait]
+pub trait SecretSource: Send + Sync {
+    async fn fetch(&self) -> Result<SecretString, SecretError>;
+}
+
+pub struct SecretsManagerSource {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+}
+
+impl SecretsManagerSource {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
+        Self { client, secret_id }
+    }
+}
+
+#[async_trait]
+impl SecretSource for SecretsManagerSource {
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|e| SecretError::Fetch(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+        out.secret_string
+            .map(SecretString::from)
+            .ok_or(SecretError::Fetch("the secret has no string value".into()))
+    }
+}
+
+/// A secret given directly (local runner, tests of parsing).
+pub struct StaticSecret(pub SecretString);
+
+#[async_trait]
+impl SecretSource for StaticSecret {
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        Ok(self.0.clone())
+    }
+}
+
+struct Loaded {
+    creds: Arc<AppCredentials>,
+    fetched_at: UnixTime,
+}
+
+/// The current credentials, re-read from the source once they are older than
+/// `max_age`. A failed re-read keeps serving the last good credentials.
+pub struct SecretCache {
+    source: Arc<dyn SecretSource>,
+    clock: Arc<dyn Clock>,
+    max_age: Duration,
+    loaded: RwLock<Loaded>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl SecretCache {
+    /// Fetches and parses the secret: a container that cannot do this must not start.
+    pub async fn load(
+        source: Arc<dyn SecretSource>,
+        clock: Arc<dyn Clock>,
+        max_age: Duration,
+    ) -> Result<Self, SecretError> {
+        let creds = Arc::new(AppCredentials::parse(&source.fetch().await?)?);
+        let loaded = RwLock::new(Loaded {
+            creds,
+            fetched_at: clock.now(),
+        });
+        Ok(Self {
+            source,
+            clock,
+            max_age,
+            loaded,
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn snapshot(&self) -> (Arc<AppCredentials>, UnixTime) {
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+        (loaded.creds.clone(), loaded.fetched_at)
+    }
+
+    pub async fn current(&self) -> Arc<AppCredentials> {
+        let (creds, fetched_at) = self.snapshot();
+        if self.clock.now() - fetched_at < self.max_age.as_secs() as i64 {
+            return creds;
+        }
+        // One re-read per container at a time; the others keep the old value.
+        let Ok(_guard) = self.refreshing.try_lock() else {
+            return creds;
+        };
+        match self.source.fetch().await.and_then(|raw| AppCredentials::parse(&raw)) {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded {
+                    creds: fresh.clone(),
+                    fetched_at: self.clock.now(),
+                };
+                fresh
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "app secret re-read failed; keeping the last good one");
+                creds
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PKCS1: &str = include_str!("../../tests/fixtures/keys/app-key.pkcs1.pem");
+    const PKCS8: &str = include_str!("../../tests/fixtures/keys/app-key.pkcs8.pem");
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    fn secret(private_key: &str) -> Value {
+        serde_json::json!({
+            "app_id": 123456, "client_id": "Iv23liExample", "client_secret": "cs-value-123",
+            "private_key": private_key, "webhook_secret": "wh-value-123",
+            "token_encryption_key": KEY,
+        })
+    }
+
+    fn parse(v: &Value) -> Result<AppCredentials, SecretError> {
+        AppCredentials::parse(&SecretString::from(v.to_string()))
+    }
+
+    #[test]
+    fn both_pkcs1_and_pkcs8_keys_are_accepted() {
+        assert_eq!(parse(&secret(PKCS1)).unwrap().app_id, "123456");
+        assert!(parse(&secret(PKCS8)).is_ok());
+        assert!(parse(&secret(&PKCS1.replace('\n', "\\n"))).is_ok());
+    }
+
+    #[test]
+    fn each_missing_field_is_named() {
+        for field in [
+            "app_id",
+            "client_id",
+            "client_secret",
+            "private_key",
+            "webhook_secret",
+            "token_encryption_key",
+        ] {
+            let mut v = secret(PKCS1);
+            v.as_object_mut().unwrap().remove(field);
+            let err = parse(&v).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn errors_never_quote_secret_values() {
+        let mut v = secret("-----BEGIN RSA PRIVATE KEY-----\nnot-a-key-value\n-----END RSA PRIVATE KEY-----");
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(err.contains("private_key") && !err.contains("not-a-key-value"), "{err}");
+        v = secret(PKCS1);
+        v["token_encryption_key"] = "short-key-value".into();
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(
+            err.contains("token_encryption_key") && !err.contains("short-key-value"),
+            "{err}"
+        );
+        let err = AppCredentials::parse(&SecretString::from("{\"client_secret\": \"cs-value-123\"")).unwrap_err();
+        assert!(!err.to_string().contains("cs-value-123"));
+        assert!(!format!("{:?}", parse(&secret(PKCS1)).unwrap()).contains("cs-value-123"));
+    }
+}

@@ -1,0 +1,158 @@
+//! A platform user's GitHub connection: its status, its removal, and the
+//! refresh protocol that keeps single-use refresh tokens safe.
+//!
+//! Refresh protocol: read the connection (version v). If the access token
+//! needs refreshing, take the refresh lease at v (a conditional write: one
+//! winner across all containers), call GitHub, store the new pair at v
+//! (bumping to v+1). Losers poll the item until the version moves. GitHub
+//! refusing the refresh drops the tokens: the user must reconnect.
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::{pause, LEASE_SECONDS};
+use crate::crypto::random::token_urlsafe;
+use crate::domain::tokens::UserTokens;
+use crate::domain::UserId;
+use crate::error::{Error, Result};
+use crate::github::GitHubError;
+use crate::store::{Connection, Lease};
+use crate::App;
+
+#[derive(Debug, Serialize)]
+pub struct ConnectionStatus {
+    pub connected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauthorization_required: Option<bool>,
+}
+
+pub async fn status(app: &App, user: &UserId) -> Result<ConnectionStatus> {
+    Ok(match app.store.get_connection(user).await? {
+        None => ConnectionStatus {
+            connected: false,
+            login: None,
+            id: None,
+            reauthorization_required: None,
+        },
+        Some(c) => ConnectionStatus {
+            connected: true,
+            reauthorization_required: Some(c.tokens.is_none()),
+            login: Some(c.login),
+            id: Some(c.github_user_id.0),
+        },
+    })
+}
+
+/// Revokes the grant on GitHub (best effort: a token that no longer works
+/// has nothing left to revoke) and forgets the tokens.
+pub async fn disconnect(app: &App, user: &UserId) -> Result<()> {
+    match fresh_tokens(app, user).await {
+        Ok((_, tokens)) => {
+            let creds = app.secrets.current().await;
+            app.github.revoke_grant(&creds, &tokens.access_token).await?;
+        }
+        Err(Error::ReauthorizationRequired) | Err(Error::NotFound { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    app.store.delete_connection(user).await?;
+    Ok(())
+}
+
+/// The user's tokens with at least the refresh margin of life left.
+pub async fn fresh_tokens(app: &App, user: &UserId) -> Result<(Connection, UserTokens)> {
+    let deadline = app.now() + LEASE_SECONDS + 5;
+    for round in 0.. {
+        let connection = app.store.get_connection(user).await?.ok_or_else(not_connected)?;
+        let now = app.now();
+        let tokens = connection.tokens.clone().ok_or(Error::ReauthorizationRequired)?;
+        if !tokens.needs_refresh(now) {
+            return Ok((connection, tokens));
+        }
+        if !tokens.can_refresh(now) {
+            if tokens.access_expires_at.is_some_and(|exp| exp > now) {
+                return Ok((connection, tokens));
+            }
+            app.store.require_reauthorization(user, connection.version).await?;
+            return Err(Error::ReauthorizationRequired);
+        }
+        let lease = Lease {
+            owner: token_urlsafe(),
+            now,
+            until: now + LEASE_SECONDS,
+        };
+        if app.store.lease_refresh(user, connection.version, &lease).await? {
+            let refreshed = refresh(app, &connection, &tokens, &lease).await?;
+            return Ok((connection, refreshed));
+        }
+        if now > deadline {
+            break;
+        }
+        pause(round).await;
+    }
+    Err(Error::conflict(
+        "refresh_in_progress",
+        "the GitHub token is being refreshed; try again",
+    ))
+}
+
+async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease: &Lease) -> Result<UserTokens> {
+    let creds = app.secrets.current().await;
+    let refresh_token: &SecretString = tokens.refresh_token.as_ref().expect("checked by can_refresh");
+    match app.github.refresh_user_token(&creds, refresh_token).await {
+        Ok(new) => {
+            // GitHub has now killed the old refresh token: the new one must
+            // be stored, so the write is retried before giving up.
+            for attempt in 0..3 {
+                match app
+                    .store
+                    .complete_refresh(&connection.user, connection.version, &new)
+                    .await
+                {
+                    Ok(true) => return Ok(new),
+                    Ok(false) => {
+                        tracing::warn!("connection changed during a refresh (reconnected or removed); not storing");
+                        return Ok(new);
+                    }
+                    Err(e) if attempt < 2 => {
+                        tracing::warn!(error = %e, "storing the refreshed token failed; retrying");
+                        pause(attempt + 2).await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "refreshed token could not be stored; the user will have to reconnect");
+                        return Err(e.into());
+                    }
+                }
+            }
+            unreachable!("the loop returns on its last attempt")
+        }
+        Err(GitHubError::OAuth { error }) => {
+            tracing::info!(%error, "GitHub refused the refresh; reauthorization required");
+            app.store
+                .require_reauthorization(&connection.user, connection.version)
+                .await?;
+            Err(Error::ReauthorizationRequired)
+        }
+        Err(e) => {
+            // Whether GitHub consumed the refresh token is unknown; let the
+            // next request try (it learns the answer from GitHub).
+            app.store.release_refresh_lease(&connection.user, lease).await?;
+            Err(e.into())
+        }
+    }
+}
+
+fn not_connected() -> Error {
+    Error::not_found("github_not_connected", "this user has not connected GitHub")
+}
+
+/// A user-token call that GitHub answered 401: the grant is gone.
+pub(crate) fn user_token_error(e: GitHubError) -> Error {
+    match e.status() {
+        Some(401) => Error::ReauthorizationRequired,
+        _ => Error::GitHub(e),
+    }
+}

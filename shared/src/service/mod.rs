@@ -1,0 +1,22 @@
+//! The broker's use cases as pipelines over the ports held by [`crate::App`]:
+//! gather facts, ask the domain's rules, act. Nothing here knows the
+//! transport (Lambda event, local server) or the store's technology.
+
+pub mod connection;
+pub mod installations;
+pub mod oauth;
+pub mod vending;
+pub mod webhooks;
+
+use std::time::Duration;
+
+/// Polls with growing pauses while another container finishes a refresh or a
+/// mint: cheap single-item reads, capped well under the Lambda timeout.
+pub(crate) async fn pause(round: u32) {
+    let millis = (40u64 << round.min(4)).min(500);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+/// How long a refresh or mint lease is held at most: longer than one GitHub
+/// call with its retries, so a live holder is never overtaken.
+pub(crate) const LEASE_SECONDS: i64 = 15;

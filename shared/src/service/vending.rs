@@ -1,0 +1,189 @@
+//! Installation token vending, as a pipeline: parse the scope → one
+//! consistent read (link, installation, cached token) → check → reuse the
+//! cached token or mint under a lease so that all containers together mint
+//! once per installation and scope.
+
+use std::collections::BTreeMap;
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use super::{pause, LEASE_SECONDS};
+use crate::crypto::random::token_urlsafe;
+use crate::domain::scope::TokenScope;
+use crate::domain::tokens::{InstallationToken, RepositoryRef, DEFAULT_MIN_TTL};
+use crate::domain::{policy, AccountId, InstallationId};
+use crate::error::{Error, Result};
+use crate::github::GitHubError;
+use crate::store::Lease;
+use crate::App;
+
+/// Installation tokens live an hour; a caller cannot ask for more than this.
+const MAX_MIN_TTL: i64 = 3000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendRequest {
+    #[serde(default)]
+    pub repositories: Vec<String>,
+    #[serde(default)]
+    pub repository_ids: Vec<u64>,
+    #[serde(default)]
+    pub permissions: BTreeMap<String, String>,
+    pub min_ttl_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerVendRequest {
+    pub owner: String,
+    #[serde(flatten)]
+    pub request: VendRequest,
+}
+
+#[derive(Serialize)]
+pub struct VendResponse {
+    pub token: String,
+    pub expires_at: String,
+    pub permissions: BTreeMap<String, String>,
+    pub repository_selection: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<Vec<RepositoryRef>>,
+}
+
+impl From<InstallationToken> for VendResponse {
+    fn from(t: InstallationToken) -> Self {
+        let expires_at = time::OffsetDateTime::from_unix_timestamp(t.expires_at)
+            .ok()
+            .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default();
+        Self {
+            token: t.token.expose_secret().to_owned(),
+            expires_at,
+            permissions: t.permissions,
+            repository_selection: t.repository_selection,
+            repositories: t.repositories,
+        }
+    }
+}
+
+struct Parsed {
+    scope: TokenScope,
+    min_ttl: i64,
+}
+
+fn parse(req: VendRequest) -> Result<Parsed> {
+    let min_ttl = req.min_ttl_seconds.unwrap_or(DEFAULT_MIN_TTL);
+    if !(0..=MAX_MIN_TTL).contains(&min_ttl) {
+        return Err(Error::bad_request(
+            "invalid_min_ttl",
+            format!("min_ttl_seconds must be between 0 and {MAX_MIN_TTL}"),
+        ));
+    }
+    Ok(Parsed {
+        scope: TokenScope::new(req.repositories, req.repository_ids, req.permissions)?,
+        min_ttl,
+    })
+}
+
+pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendRequest) -> Result<InstallationToken> {
+    let Parsed { scope, min_ttl } = parse(req)?;
+    let key = scope.cache_key();
+    let snapshot = app.store.vend_snapshot(account, id, &key).await?;
+    policy::require_vendable(snapshot.linked, snapshot.installation.as_ref())?;
+    if let Some(token) = snapshot
+        .cached
+        .and_then(|c| c.token)
+        .filter(|t| t.usable_for(app.now(), min_ttl))
+    {
+        return Ok(token);
+    }
+    mint_once(app, id, &scope, &key, min_ttl).await
+}
+
+/// Picks the linked installation whose GitHub account is `owner`.
+pub async fn vend_for_owner(app: &App, account: &AccountId, req: OwnerVendRequest) -> Result<InstallationToken> {
+    let installation = installation_for_owner(app, account, &req.owner).await?;
+    vend(app, account, installation, req.request).await
+}
+
+pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner: &str) -> Result<InstallationId> {
+    if owner.is_empty() || owner.len() > 100 {
+        return Err(Error::bad_request("invalid_owner", "owner must be a GitHub login"));
+    }
+    app.store
+        .linked_installations(account)
+        .await?
+        .iter()
+        .find(|i| i.owned_by(owner))
+        .map(|i| i.id)
+        .ok_or_else(|| {
+            Error::forbidden(
+                "installation_not_linked",
+                format!("no installation on {owner} is linked to this account"),
+            )
+        })
+}
+
+async fn mint_once(
+    app: &App,
+    id: InstallationId,
+    scope: &TokenScope,
+    key: &str,
+    min_ttl: i64,
+) -> Result<InstallationToken> {
+    let deadline = app.now() + LEASE_SECONDS + 5;
+    for round in 0.. {
+        let now = app.now();
+        let lease = Lease {
+            owner: token_urlsafe(),
+            now,
+            until: now + LEASE_SECONDS,
+        };
+        if app.store.lease_mint(id, key, &lease, now + min_ttl).await? {
+            let creds = app.secrets.current().await;
+            return match app.github.create_installation_token(&creds, id, scope).await {
+                Ok(token) => {
+                    if !app.store.store_minted(id, key, &lease, &token).await? {
+                        tracing::info!(installation = %id, "minted token not cached: its cache entry was dropped meanwhile");
+                    }
+                    Ok(token)
+                }
+                Err(e) => {
+                    app.store.release_mint_lease(id, key, &lease).await?;
+                    Err(mint_error(e))
+                }
+            };
+        }
+        // Someone else holds the lease or just stored a fresh token.
+        if let Some(token) = app.store.cached_token(id, key).await?.and_then(|c| c.token) {
+            if token.usable_for(app.now(), min_ttl) {
+                return Ok(token);
+            }
+        }
+        if now > deadline {
+            break;
+        }
+        pause(round).await;
+    }
+    Err(Error::conflict(
+        "mint_in_progress",
+        "a token for this installation is being minted; try again",
+    ))
+}
+
+fn mint_error(e: GitHubError) -> Error {
+    match &e {
+        GitHubError::Status { status: 422, message } => Error::Unprocessable {
+            code: "scope_not_granted",
+            message: format!("GitHub refused the scope: {message}"),
+        },
+        GitHubError::Status { status: 404, .. } => {
+            Error::not_found("installation_not_found", "GitHub no longer knows that installation")
+        }
+        GitHubError::Status { status: 403, message } if message.to_lowercase().contains("suspended") => {
+            Error::forbidden("installation_suspended", "that installation is suspended on GitHub")
+        }
+        _ => Error::GitHub(e),
+    }
+}

@@ -1,0 +1,189 @@
+//! Cached installation tokens, one item per installation and scope, with a
+//! mint lease so that all containers together mint once per scope.
+
+use async_trait::async_trait;
+
+use super::installations::installation_from_item;
+use super::{get_n, get_s, is_condition_failure, keys, n, s, DynamoStore, Item};
+use crate::clock::UnixTime;
+use crate::domain::tokens::InstallationToken;
+use crate::domain::{AccountId, InstallationId};
+use crate::store::{CachedToken, Lease, StoreError, StoreResult, TokenCache, VendSnapshot};
+
+/// How long an expired token item lingers before TTL removes it.
+const KEEP_AFTER_EXPIRY: i64 = 3600;
+
+impl DynamoStore {
+    fn cached_from_item(&self, key: &Item, item: &Item) -> StoreResult<CachedToken> {
+        let token = match get_s(item, "token") {
+            None => None,
+            Some(sealed) => {
+                let corrupt = || StoreError::Corrupt("cached token".into());
+                Some(InstallationToken {
+                    token: self.open(key, "token", sealed)?,
+                    expires_at: get_n(item, "expires_at").ok_or_else(corrupt)?,
+                    permissions: parse_json(item, "permissions")?.unwrap_or_default(),
+                    repository_selection: get_s(item, "repository_selection").unwrap_or("all").to_owned(),
+                    repositories: parse_json(item, "repositories")?,
+                })
+            }
+        };
+        Ok(CachedToken {
+            token,
+            lease_until: get_n(item, "lease_until"),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenCache for DynamoStore {
+    async fn vend_snapshot(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        scope_key: &str,
+    ) -> StoreResult<VendSnapshot> {
+        let link_key = keys::link_from_account(account, installation);
+        let record_key = keys::installation(installation);
+        let token_key = keys::token(installation, scope_key);
+        let items = self
+            .batch_get(vec![link_key.clone(), record_key, token_key.clone()])
+            .await?;
+        let mut snapshot = VendSnapshot::default();
+        for item in items {
+            match get_s(&item, "sk") {
+                Some(sk) if sk.starts_with("INST#") => snapshot.linked = true,
+                Some("META") => snapshot.installation = installation_from_item(item)?,
+                Some(sk) if sk.starts_with("TOKEN#") => {
+                    snapshot.cached = Some(self.cached_from_item(&token_key, &item)?)
+                }
+                _ => {}
+            }
+        }
+        Ok(snapshot)
+    }
+
+    async fn cached_token(&self, installation: InstallationId, scope_key: &str) -> StoreResult<Option<CachedToken>> {
+        let key = keys::token(installation, scope_key);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::backend)?;
+        out.item.map(|item| self.cached_from_item(&key, &item)).transpose()
+    }
+
+    async fn lease_mint(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+        fresh_until: UnixTime,
+    ) -> StoreResult<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::token(installation, scope_key)))
+            .update_expression(
+                "SET lease_owner = :owner, lease_until = :until, expire_at = if_not_exists(expire_at, :ttl)",
+            )
+            .condition_expression(
+                "(attribute_not_exists(lease_until) OR lease_until < :now) \
+                 AND (attribute_not_exists(expires_at) OR expires_at < :fresh)",
+            )
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":until", n(lease.until))
+            .expression_attribute_values(":ttl", n(lease.until + KEEP_AFTER_EXPIRY))
+            .expression_attribute_values(":now", n(lease.now))
+            .expression_attribute_values(":fresh", n(fresh_until))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(super::backend(e)),
+        }
+    }
+
+    async fn store_minted(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+        token: &InstallationToken,
+    ) -> StoreResult<bool> {
+        let key = keys::token(installation, scope_key);
+        let sealed = self.seal(&key, "token", &token.token);
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":token", sealed)
+            .expression_attribute_values(":expires", n(token.expires_at))
+            .expression_attribute_values(":ttl", n(token.expires_at + KEEP_AFTER_EXPIRY))
+            .expression_attribute_values(":perms", json(&token.permissions))
+            .expression_attribute_values(":selection", s(&token.repository_selection));
+        let mut set = "SET #token = :token, expires_at = :expires, expire_at = :ttl, \
+                       #permissions = :perms, repository_selection = :selection"
+            .to_owned();
+        let mut remove = " REMOVE lease_owner, lease_until".to_owned();
+        match &token.repositories {
+            Some(repos) => {
+                set.push_str(", repositories = :repos");
+                req = req.expression_attribute_values(":repos", json(repos));
+            }
+            None => remove.push_str(", repositories"),
+        }
+        let result = req
+            .update_expression(set + &remove)
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#permissions", "permissions")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(super::backend(e)),
+        }
+    }
+
+    async fn release_mint_lease(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+    ) -> StoreResult<()> {
+        self.release_lease(keys::token(installation, scope_key), &lease.owner)
+            .await
+    }
+
+    async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()> {
+        let pk = keys::installation_pk(installation);
+        let items = self.query_partition(&pk, Some("TOKEN#")).await?;
+        let doomed = items
+            .iter()
+            .filter_map(|i| get_s(i, "sk").map(|sk| super::key(pk.clone(), sk.to_owned())))
+            .collect();
+        self.batch_delete(doomed).await
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(item: &Item, field: &str) -> StoreResult<Option<T>> {
+    get_s(item, field)
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| StoreError::Corrupt(format!("cached token {field}")))
+}
+
+/// The small non-secret metadata kept beside a token, as JSON strings.
+fn json<T: serde::Serialize>(value: &T) -> aws_sdk_dynamodb::types::AttributeValue {
+    s(serde_json::to_string(value).unwrap_or_default())
+}

@@ -1,0 +1,144 @@
+//! The state port: what the services need to remember, as small traits that
+//! one adapter (DynamoDB, [`dynamo`]) implements today and an embedded store
+//! can implement later with the same guarantees.
+//!
+//! Tokens cross this boundary in plaintext ([`secrecy::SecretString`]); each
+//! adapter seals them at rest with the item's key as associated data.
+//!
+//! Every method that must agree with another write says how it is made
+//! atomic; the adapters implement that with conditions or transactions.
+
+pub mod dynamo;
+mod records;
+
+use async_trait::async_trait;
+
+pub use records::*;
+
+use crate::clock::UnixTime;
+use crate::domain::oauth::OAuthState;
+use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store throttled the request: {0}")]
+    Throttled(String),
+    #[error("store request failed: {0}")]
+    Backend(String),
+    #[error("stored item is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Single-use OAuth states.
+#[async_trait]
+pub trait OAuthStates: Send + Sync {
+    async fn put_oauth_state(&self, state: &OAuthState) -> StoreResult<()>;
+    /// Marks the state used and returns it, atomically: of any number of
+    /// concurrent takes, one gets `Some`; an unknown or used state gives `None`.
+    async fn take_oauth_state(&self, id: &str) -> StoreResult<Option<OAuthState>>;
+}
+
+/// Platform users' GitHub connections and their single-use refresh tokens.
+#[async_trait]
+pub trait Connections: Send + Sync {
+    async fn get_connection(&self, user: &UserId) -> StoreResult<Option<Connection>>;
+    /// Stores a fresh grant from the OAuth callback. Bumps the version, so a
+    /// refresh of the previous grant that is still in flight cannot land.
+    async fn put_connection(&self, connection: &NewConnection) -> StoreResult<()>;
+    async fn delete_connection(&self, user: &UserId) -> StoreResult<()>;
+    /// The platform users connected to one GitHub user.
+    async fn users_of_github_user(&self, github_user: GitHubUserId) -> StoreResult<Vec<UserId>>;
+    /// Takes the refresh lease if the connection is still at `version` and
+    /// nobody holds an unexpired lease. `false`: someone else is refreshing.
+    async fn lease_refresh(&self, user: &UserId, version: u64, lease: &Lease) -> StoreResult<bool>;
+    /// Stores the refreshed pair, only if the connection is still at
+    /// `version`, bumping it and releasing the lease.
+    async fn complete_refresh(
+        &self,
+        user: &UserId,
+        version: u64,
+        tokens: &crate::domain::tokens::UserTokens,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up after a failed refresh so the next request can try.
+    async fn release_refresh_lease(&self, user: &UserId, lease: &Lease) -> StoreResult<()>;
+    /// GitHub refused the refresh: drop the tokens, keep who it was.
+    async fn require_reauthorization(&self, user: &UserId, version: u64) -> StoreResult<()>;
+}
+
+/// Installations, their links to accounts, and their cached tokens.
+#[async_trait]
+pub trait Installations: Send + Sync {
+    /// Creates or updates the installation unless it was deleted: a deleted
+    /// installation is remembered as a tombstone and never comes back.
+    async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert>;
+    async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert>;
+    async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>>;
+    /// Tombstones the installation, then removes every link to it and every
+    /// cached token for it. A link racing with this either lands before the
+    /// tombstone (and is removed) or fails on it.
+    async fn delete_installation(&self, id: InstallationId, now: UnixTime) -> StoreResult<()>;
+    /// Links in one transaction (both directions, and the installation
+    /// record, which must not be a tombstone). Idempotent.
+    async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert>;
+    async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool>;
+    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>>;
+    /// Which of `accounts` link each of `installations`.
+    async fn links_among(
+        &self,
+        accounts: &[AccountId],
+        installations: &[InstallationId],
+    ) -> StoreResult<Vec<(AccountId, InstallationId)>>;
+}
+
+/// Minted installation tokens, shared by every container.
+#[async_trait]
+pub trait TokenCache: Send + Sync {
+    /// In one consistent read: is the installation linked to the account,
+    /// the installation itself, and the cached token for the scope.
+    async fn vend_snapshot(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        scope_key: &str,
+    ) -> StoreResult<VendSnapshot>;
+    async fn cached_token(&self, installation: InstallationId, scope_key: &str) -> StoreResult<Option<CachedToken>>;
+    /// Takes the mint lease for the scope unless another container holds an
+    /// unexpired one or already stored a token that lives past `fresh_until`.
+    async fn lease_mint(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+        fresh_until: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Stores the minted token and releases the lease, if `lease` still holds
+    /// it (a deleted installation's items are gone, so nothing is written).
+    async fn store_minted(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+        token: &crate::domain::tokens::InstallationToken,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up after a failed mint so waiting callers try again.
+    async fn release_mint_lease(&self, installation: InstallationId, scope_key: &str, lease: &Lease)
+        -> StoreResult<()>;
+    async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()>;
+}
+
+/// Webhook deliveries already applied.
+#[async_trait]
+pub trait Deliveries: Send + Sync {
+    /// Claims a delivery id for processing: `Claimed` for exactly one of any
+    /// number of concurrent claims, `Duplicate` once done or while another
+    /// claim's lease runs.
+    async fn claim_delivery(&self, id: &str, now: UnixTime, lease_until: UnixTime) -> StoreResult<Claim>;
+    async fn finish_delivery(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Processing failed: let a redelivery try again.
+    async fn release_delivery(&self, id: &str) -> StoreResult<()>;
+}
+
+pub trait Store: OAuthStates + Connections + Installations + TokenCache + Deliveries {}
+impl<T: OAuthStates + Connections + Installations + TokenCache + Deliveries> Store for T {}
