@@ -21,10 +21,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! To test a client's retry logic, [`GitHubSim::inject`] a [`Fault`]: an error
+//! status, a rate limit, a delay, or an answer lost after the request was
+//! processed.
+//!
 //! The HTTP routes are listed on [`GitHubSim`].
 
 mod auth;
 mod clock;
+mod faults;
 mod http;
 mod installations;
 mod jwt;
@@ -40,6 +45,7 @@ use jsonwebtoken::DecodingKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use faults::{Fault, FaultKind};
 pub use state::Counter;
 pub use world::RepoSelection;
 
@@ -108,7 +114,11 @@ impl Drop for ServerTask {
 /// - `GET /app`, `GET /app/installations`, `GET /app/installations/{id}`,
 ///   `POST /app/installations/{id}/access_tokens` (app JWT)
 /// - `GET /installation/repositories`, `DELETE /installation/token` (installation token)
-/// - `/_sim/…` control API mirroring the methods below; `GET /_sim/health`
+/// - `/_sim/…` control API mirroring the methods below; `GET /_sim/health`;
+///   `POST /_sim/faults` (`{"method"?, "path_prefix", "kind": "status" |
+///   "rate_limit" | "delay" | "lose_answer", "status"?, "retry_after_seconds"?,
+///   "delay_ms"?, "times"}`), `DELETE /_sim/faults`,
+///   `GET /_sim/requests?method=M&path_prefix=P` (`{"count"}`)
 #[derive(Clone)]
 pub struct GitHubSim {
     shared: Arc<Shared>,
@@ -300,5 +310,30 @@ impl GitHubSim {
     /// issued, in issue order.
     pub fn issued_secrets(&self) -> Vec<String> {
         self.shared.lock().creds.issued.clone()
+    }
+
+    /// How many requests with `method` (case-insensitive) whose path starts
+    /// with `path_prefix` have arrived since start, faulted ones included
+    /// (control API requests are not counted).
+    pub fn count_path(&self, method: &str, path_prefix: &str) -> usize {
+        self.shared.lock().faults.count_path(method, path_prefix)
+    }
+
+    // ---- fault injection ------------------------------------------------
+
+    /// Queues a fault behind those already armed; each request gets the
+    /// first armed fault that matches it, which then has one use fewer.
+    /// Faults never apply to the `/_sim/` control API. Panics if the fault
+    /// can never fire as meant (a prefix without a leading `/` or under
+    /// `/_sim/`, a status outside 100..=999, a rate limit other than 403 or
+    /// 429, a malformed method).
+    pub fn inject(&self, fault: Fault) {
+        let fault = fault.checked().unwrap_or_else(|e| panic!("github-sim: {e}"));
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
     }
 }

@@ -1,6 +1,6 @@
 //! The simulator's shared state: the immutable app configuration and the
-//! mutable world, credentials, counters and clock behind one mutex. Both the
-//! HTTP handlers and the Rust API go through [`Shared`].
+//! mutable world, credentials, counters, clock and faults behind one mutex.
+//! Both the HTTP handlers and the Rust API go through [`Shared`].
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -9,10 +9,16 @@ use jsonwebtoken::DecodingKey;
 
 use crate::auth::Credentials;
 use crate::clock;
+use crate::faults::Faults;
 use crate::world::{World, WorldError};
 use crate::SimConfig;
 
 /// What [`crate::GitHubSim::count`] can report.
+///
+/// A request answered by an injected [`crate::FaultKind::Status`] or
+/// [`crate::FaultKind::RateLimit`] never reaches its handler, so it counts
+/// only in [`Counter::Requests`]; `Delay` and `LoseAnswer` requests are
+/// processed and count like any other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Counter {
     /// Requests to `POST /login/oauth/access_token` with a code grant, whatever
@@ -32,7 +38,8 @@ pub enum Counter {
     UserInstallationsPages,
     /// Successful `DELETE /applications/{client_id}/grant` and `/token` calls.
     Revocations,
-    /// Every HTTP request except those to the `/_sim/` control API.
+    /// Every HTTP request except those to the `/_sim/` control API, faulted
+    /// ones included.
     Requests,
 }
 
@@ -42,6 +49,7 @@ pub(crate) struct State {
     pub creds: Credentials,
     pub counters: HashMap<Counter, usize>,
     pub clock_offset: i64,
+    pub faults: Faults,
 }
 
 impl State {

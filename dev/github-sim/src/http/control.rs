@@ -1,6 +1,6 @@
 //! The `/_sim/` JSON control API: a thin HTTP mirror of the Rust API for
 //! processes that drive the simulator from outside (the local dev runner).
-//! Requests to it are not counted in `Counter::Requests`.
+//! Requests to it are not counted in `Counter::Requests` and never faulted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -43,6 +43,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/lifetimes", post(set_lifetimes))
         .route("/_sim/counters", get(counters))
         .route("/_sim/secrets", get(secrets))
+        .route("/_sim/faults", post(super::faults::inject).delete(super::faults::clear))
+        .route("/_sim/requests", get(super::faults::count_path))
 }
 
 fn world_error(e: WorldError) -> Response {

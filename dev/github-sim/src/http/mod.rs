@@ -1,7 +1,7 @@
 //! The HTTP face of the simulator: the axum router, the middleware that stamps
-//! every response with a sim-clock `Date` header and counts requests, and the
-//! helpers the handlers share (GitHub-style JSON and error responses,
-//! credentials from headers, JSON bodies, pagination).
+//! every response with a sim-clock `Date` header, counts requests and applies
+//! injected faults, and the helpers the handlers share (GitHub-style JSON and
+//! error responses, credentials from headers, JSON bodies, pagination).
 
 // Handlers return early with a ready `Response` as their error; boxing it
 // would only add noise to a test double.
@@ -9,6 +9,7 @@
 
 mod app;
 mod control;
+mod faults;
 mod oauth;
 mod user;
 mod web;
@@ -26,6 +27,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::clock::http_date;
+use crate::faults::is_control;
 use crate::state::{Counter, Shared};
 
 pub(crate) type Sim = State<Arc<Shared>>;
@@ -57,21 +59,37 @@ async fn not_found() -> Response {
     gh_error(StatusCode::NOT_FOUND, "Not Found")
 }
 
-/// Counts the request, stamps the `Date` header from the sim clock and logs
-/// method, path and status (never query strings, headers or bodies).
+/// Counts the request, applies an injected fault if one matches, stamps the
+/// `Date` header from the sim clock and logs method, path and status (never
+/// query strings, headers or bodies). Faults live here rather than in the
+/// handlers so every route can be faulted without knowing about it.
 async fn stamp(State(sim): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    if !path.starts_with("/_sim/") {
-        sim.lock().bump(Counter::Requests);
-    }
-    let mut resp = next.run(req).await;
+    // Made up front so a rate-limit message can quote the id its header carries.
+    let request_id = format!("{:08X}:{:04X}", rand::random::<u32>(), rand::random::<u16>());
+    // The control API is neither counted nor faulted: a test must always be
+    // able to reach it, e.g. to clear a fault that hits every path.
+    let fault = if is_control(&path) {
+        None
+    } else {
+        let mut st = sim.lock();
+        st.bump(Counter::Requests);
+        st.faults.record(method.as_str(), &path);
+        st.faults.take(method.as_str(), &path)
+    };
+    let mut resp = match fault {
+        None => next.run(req).await,
+        Some(kind) => {
+            tracing::debug!(%method, %path, fault = ?kind, "github-sim fault");
+            faults::apply(&sim, kind, &request_id, req, next).await
+        }
+    };
     let now = sim.lock().now();
     let headers = resp.headers_mut();
     if let Ok(date) = HeaderValue::from_str(&http_date(now)) {
         headers.insert(DATE, date);
     }
-    let request_id = format!("{:08X}:{:04X}", rand::random::<u32>(), rand::random::<u16>());
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert("x-github-request-id", id);
     }

@@ -3,6 +3,7 @@
 
 mod app;
 mod control;
+mod faults;
 mod oauth;
 mod user;
 

@@ -15,22 +15,25 @@ const TOKEN_FIELDS: [&str; 4] = [
     "refresh_expires_at",
 ];
 
-/// A SET/REMOVE update expression built field by field.
+/// A SET/REMOVE update expression built field by field. Every attribute
+/// goes through a `#name` placeholder, so reserved words (`user`) are safe.
 #[derive(Default)]
 struct Update {
     set: Vec<String>,
     remove: Vec<String>,
+    names: Vec<(String, String)>,
     values: Vec<(String, aws_sdk_dynamodb::types::AttributeValue)>,
 }
 
 impl Update {
     fn set(&mut self, field: &str, value: Option<aws_sdk_dynamodb::types::AttributeValue>) {
+        self.names.push((format!("#{field}"), field.to_owned()));
         match value {
             Some(v) => {
-                self.set.push(format!("{field} = :{field}"));
+                self.set.push(format!("#{field} = :{field}"));
                 self.values.push((format!(":{field}"), v));
             }
-            None => self.remove.push(field.to_owned()),
+            None => self.remove.push(format!("#{field}")),
         }
     }
 
@@ -78,6 +81,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression(u.expression())
+            .set_expression_attribute_names(Some(u.names.into_iter().collect()))
             .set_expression_attribute_values(Some(u.values.into_iter().collect()));
         if let Some(v) = version {
             req = req

@@ -1,0 +1,10 @@
+//! The test harness: moto, the GitHub simulator, the real broker, events.
+
+pub mod app;
+pub mod events;
+pub mod fixtures;
+pub mod logs;
+pub mod moto;
+pub mod table;
+
+pub use app::{TestApp, TestResponse, User};

@@ -1,0 +1,16 @@
+//! Integration tests: the real handlers, reached through lambda_http's own
+//! event decoding, against a real DynamoDB-compatible server (moto) and the
+//! GitHub simulator, both over HTTP on free ports.
+
+mod helpers;
+
+mod authorization;
+mod concurrency;
+mod github_client;
+mod hygiene;
+mod installations;
+mod oauth;
+mod startup;
+mod user_tokens;
+mod vending;
+mod webhooks;
