@@ -14,7 +14,11 @@ async fn linked_world() -> (TestApp, User, u64) {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app.sim.install("octo-org", RepoSelection::All, &[("contents", "write"), ("metadata", "read")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("contents", "write"), ("metadata", "read")],
+    );
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
@@ -36,7 +40,9 @@ async fn an_account_cannot_get_a_token_for_another_accounts_installation() {
 async fn an_owner_token_is_only_for_installations_linked_to_that_account() {
     let (app, _, _) = linked_world().await;
 
-    let vend = app.internal("POST", "/internal/accounts/team-b/token", json!({"owner": "octo-org"})).await;
+    let vend = app
+        .internal("POST", "/internal/accounts/team-b/token", json!({"owner": "octo-org"}))
+        .await;
 
     assert_eq!(vend.status, 403);
     assert_eq!(app.sim.count(Counter::MintRequests), 0);
@@ -56,7 +62,9 @@ async fn linking_an_installation_the_users_github_account_cannot_reach_is_refuse
 
     assert_eq!(link.status, 403);
     assert_eq!(link.error_code(), "installation_not_accessible");
-    let listed = app.frontend(&mallory, "GET", "/accounts/team-m/installations", None).await;
+    let listed = app
+        .frontend(&mallory, "GET", "/accounts/team-m/installations", None)
+        .await;
     assert_eq!(listed.body["installations"], json!([]));
 }
 
@@ -79,11 +87,22 @@ async fn listing_or_unlinking_another_accounts_installations_is_refused() {
     let bob = User::new("bob", &["team-b"]);
 
     let list = app.frontend(&bob, "GET", "/accounts/team-a/installations", None).await;
-    let unlink = app.frontend(&bob, "DELETE", &format!("/accounts/team-a/installations/{installation}"), None).await;
+    let unlink = app
+        .frontend(
+            &bob,
+            "DELETE",
+            &format!("/accounts/team-a/installations/{installation}"),
+            None,
+        )
+        .await;
 
     assert_eq!(list.status, 403);
     assert_eq!(unlink.status, 403);
-    assert_eq!(app.vend("team-a", installation, json!({})).await.status, 200, "the link is still there");
+    assert_eq!(
+        app.vend("team-a", installation, json!({})).await.status,
+        200,
+        "the link is still there"
+    );
 }
 
 #[tokio::test]
@@ -92,14 +111,28 @@ async fn a_forged_installation_id_on_the_callback_links_nothing() {
     app.sim.add_user("octocat");
     app.sim.add_user("victim");
     app.sim.add_org("victim-org", &["victim"]);
-    let foreign = app.sim.install("victim-org", RepoSelection::All, &[("contents", "write")]);
+    let foreign = app
+        .sim
+        .install("victim-org", RepoSelection::All, &[("contents", "write")]);
     let alice = User::new("alice", &["team-a"]);
-    let start = app.frontend(&alice, "POST", "/github/oauth/start", Some(json!({"account_id": "team-a"}))).await;
+    let start = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/start",
+            Some(json!({"account_id": "team-a"})),
+        )
+        .await;
     let (state, challenge) = state_and_challenge(&start.body);
     let code = app.sim.authorize("octocat", Some(&challenge), None);
 
     let callback = app
-        .frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": code, "state": state, "installation_id": foreign})))
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state, "installation_id": foreign})),
+        )
         .await;
 
     assert_eq!(callback.status, 403);
@@ -116,11 +149,24 @@ async fn a_state_cannot_be_replayed() {
     let (state, challenge) = state_and_challenge(&start.body);
     let first_code = app.sim.authorize("octocat", Some(&challenge), None);
     let second_code = app.sim.authorize("octocat", Some(&challenge), None);
-    let first = app.frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": first_code, "state": state}))).await;
+    let first = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": first_code, "state": state})),
+        )
+        .await;
     assert_eq!(first.status, 200);
 
-    let replay =
-        app.frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": second_code, "state": state}))).await;
+    let replay = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": second_code, "state": state})),
+        )
+        .await;
 
     assert_eq!(replay.status, 400);
     assert_eq!(replay.error_code(), "invalid_state");
@@ -135,16 +181,32 @@ async fn a_state_started_by_another_caller_is_refused() {
     let attacker = User::new("attacker", &["team-v"]);
     // The attacker starts a flow and tricks the victim's browser into
     // finishing it: the victim's session must not take the attacker's state.
-    let start = app.frontend(&attacker, "POST", "/github/oauth/start", Some(json!({"account_id": "team-v"}))).await;
+    let start = app
+        .frontend(
+            &attacker,
+            "POST",
+            "/github/oauth/start",
+            Some(json!({"account_id": "team-v"})),
+        )
+        .await;
     let (state, challenge) = state_and_challenge(&start.body);
     let code = app.sim.authorize("attacker-gh", Some(&challenge), None);
 
-    let callback =
-        app.frontend(&victim, "POST", "/github/oauth/callback", Some(json!({"code": code, "state": state}))).await;
+    let callback = app
+        .frontend(
+            &victim,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
 
     assert_eq!(callback.status, 403);
     assert_eq!(callback.error_code(), "state_mismatch");
-    assert_eq!(app.frontend(&victim, "GET", "/github/user", None).await.body["connected"], false);
+    assert_eq!(
+        app.frontend(&victim, "GET", "/github/user", None).await.body["connected"],
+        false
+    );
     assert_eq!(app.sim.count(Counter::CodeExchanges), 0);
 }
 
@@ -153,7 +215,14 @@ async fn starting_a_flow_for_an_account_the_caller_is_not_in_is_refused() {
     let app = TestApp::spawn().await;
     let alice = User::new("alice", &["team-a"]);
 
-    let start = app.frontend(&alice, "POST", "/github/oauth/start", Some(json!({"account_id": "team-b"}))).await;
+    let start = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/start",
+            Some(json!({"account_id": "team-b"})),
+        )
+        .await;
 
     assert_eq!(start.status, 403);
     assert_eq!(start.error_code(), "not_account_member");
@@ -162,7 +231,14 @@ async fn starting_a_flow_for_an_account_the_caller_is_not_in_is_refused() {
 #[tokio::test]
 async fn no_token_for_an_unlinked_installation() {
     let (app, alice, installation) = linked_world().await;
-    let unlink = app.frontend(&alice, "DELETE", &format!("/accounts/team-a/installations/{installation}"), None).await;
+    let unlink = app
+        .frontend(
+            &alice,
+            "DELETE",
+            &format!("/accounts/team-a/installations/{installation}"),
+            None,
+        )
+        .await;
     assert_eq!(unlink.status, 200);
 
     let vend = app.vend("team-a", installation, json!({})).await;
@@ -176,7 +252,12 @@ async fn no_token_for_a_suspended_installation() {
     let (app, _, installation) = linked_world().await;
     let mut payload = crate::helpers::fixtures::webhook("installation.suspend");
     payload = crate::helpers::fixtures::about(payload, installation, "octo-org", 1);
-    assert_eq!(app.webhook("installation", &crate::helpers::fixtures::delivery(), &payload).await.status, 200);
+    assert_eq!(
+        app.webhook("installation", &crate::helpers::fixtures::delivery(), &payload)
+            .await
+            .status,
+        200
+    );
 
     let vend = app.vend("team-a", installation, json!({})).await;
 
@@ -188,8 +269,18 @@ async fn no_token_for_a_suspended_installation() {
 #[tokio::test]
 async fn no_token_for_a_deleted_installation() {
     let (app, _, installation) = linked_world().await;
-    let payload = crate::helpers::fixtures::about(crate::helpers::fixtures::webhook("installation.deleted"), installation, "octo-org", 1);
-    assert_eq!(app.webhook("installation", &crate::helpers::fixtures::delivery(), &payload).await.status, 200);
+    let payload = crate::helpers::fixtures::about(
+        crate::helpers::fixtures::webhook("installation.deleted"),
+        installation,
+        "octo-org",
+        1,
+    );
+    assert_eq!(
+        app.webhook("installation", &crate::helpers::fixtures::delivery(), &payload)
+            .await
+            .status,
+        200
+    );
 
     let vend = app.vend("team-a", installation, json!({})).await;
 
@@ -207,7 +298,9 @@ async fn internal_routes_refuse_callers_without_iam_whatever_else_they_carry() {
     ];
     for path in &routes {
         for auth in [Auth::None, Auth::Jwt(alice.claims())] {
-            let response = app.request("POST", path, Some(json!({"owner": "octo-org"})), auth.clone()).await;
+            let response = app
+                .request("POST", path, Some(json!({"owner": "octo-org"})), auth.clone())
+                .await;
             assert_eq!(response.status, 403, "{path} with {auth:?}");
             assert_eq!(response.error_code(), "iam_required");
         }
@@ -230,12 +323,18 @@ async fn frontend_routes_refuse_callers_without_a_jwt() {
     ];
     for (method, path) in &routes {
         for auth in [Auth::None, Auth::Iam] {
-            let response = app.request(method, path, Some(json!({"state": "x"})), auth.clone()).await;
+            let response = app
+                .request(method, path, Some(json!({"state": "x"})), auth.clone())
+                .await;
             assert_eq!(response.status, 401, "{method} {path} with {auth:?}");
             assert_eq!(response.error_code(), "unauthenticated");
         }
     }
-    assert_eq!(app.vend("team-a", installation, json!({})).await.status, 200, "nothing was unlinked");
+    assert_eq!(
+        app.vend("team-a", installation, json!({})).await.status,
+        200,
+        "nothing was unlinked"
+    );
 }
 
 #[tokio::test]

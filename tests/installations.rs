@@ -24,7 +24,9 @@ async fn every_page_of_the_users_installations_is_listed() {
     assert_eq!(list.status, 200, "{:?}", list.body);
     let installations = list.body["installations"].as_array().unwrap();
     assert_eq!(installations.len(), 121);
-    assert!(installations.iter().any(|i| i["id"] == own && i["account"]["type"] == "User"));
+    assert!(installations
+        .iter()
+        .any(|i| i["id"] == own && i["account"]["type"] == "User"));
     assert_eq!(app.sim.count(Counter::UserInstallationsPages), 2, "100 per page");
 }
 
@@ -34,7 +36,9 @@ async fn one_installation_links_to_two_teams_and_one_team_to_two_installations()
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
     let personal = app.sim.install("octocat", RepoSelection::All, &[("contents", "write")]);
-    let org = app.sim.install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let org = app
+        .sim
+        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
     let alice = User::new("alice", &["team-a", "team-b", "team-c"]);
     app.connect(&alice, "octocat").await;
 
@@ -44,17 +48,37 @@ async fn one_installation_links_to_two_teams_and_one_team_to_two_installations()
         assert_eq!(link.body["linked"], true);
     }
 
-    let team_a = app.frontend(&alice, "GET", "/accounts/team-a/installations", None).await;
-    let ids: Vec<_> = team_a.body["installations"].as_array().unwrap().iter().map(|i| i["id"].clone()).collect();
+    let team_a = app
+        .frontend(&alice, "GET", "/accounts/team-a/installations", None)
+        .await;
+    let ids: Vec<_> = team_a.body["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!(personal), json!(org)]);
-    let team_b = app.frontend(&alice, "GET", "/accounts/team-b/installations", None).await;
+    let team_b = app
+        .frontend(&alice, "GET", "/accounts/team-b/installations", None)
+        .await;
     assert_eq!(team_b.body["installations"][0]["id"], org);
     assert_eq!(team_b.body["installations"][0]["status"], "active");
     let reachable = app.frontend(&alice, "GET", "/github/installations", None).await;
-    let org_entry = reachable.body["installations"].as_array().unwrap().iter().find(|i| i["id"] == org).unwrap().clone();
+    let org_entry = reachable.body["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == org)
+        .unwrap()
+        .clone();
     assert_eq!(org_entry["linked_accounts"], json!(["team-a", "team-b"]));
-    let personal_entry =
-        reachable.body["installations"].as_array().unwrap().iter().find(|i| i["id"] == personal).unwrap().clone();
+    let personal_entry = reachable.body["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == personal)
+        .unwrap()
+        .clone();
     assert_eq!(personal_entry["linked_accounts"], json!(["team-a"]));
 }
 
@@ -87,15 +111,33 @@ async fn linking_twice_is_idempotent_and_unlinking_removes_only_that_link() {
     app.link(&alice, "team-b", personal).await;
 
     assert_eq!(app.link(&alice, "team-a", personal).await.status, 200);
-    let unlink = app.frontend(&alice, "DELETE", &format!("/accounts/team-a/installations/{personal}"), None).await;
-    let unlink_again = app.frontend(&alice, "DELETE", &format!("/accounts/team-a/installations/{personal}"), None).await;
+    let unlink = app
+        .frontend(
+            &alice,
+            "DELETE",
+            &format!("/accounts/team-a/installations/{personal}"),
+            None,
+        )
+        .await;
+    let unlink_again = app
+        .frontend(
+            &alice,
+            "DELETE",
+            &format!("/accounts/team-a/installations/{personal}"),
+            None,
+        )
+        .await;
 
     assert_eq!(unlink.status, 200);
     assert_eq!(unlink.body["linked"], false);
     assert_eq!(unlink_again.status, 200);
-    let team_a = app.frontend(&alice, "GET", "/accounts/team-a/installations", None).await;
+    let team_a = app
+        .frontend(&alice, "GET", "/accounts/team-a/installations", None)
+        .await;
     assert_eq!(team_a.body["installations"], json!([]));
-    let team_b = app.frontend(&alice, "GET", "/accounts/team-b/installations", None).await;
+    let team_b = app
+        .frontend(&alice, "GET", "/accounts/team-b/installations", None)
+        .await;
     assert_eq!(team_b.body["installations"][0]["id"], personal);
 }
 
@@ -147,7 +189,10 @@ async fn frontend_responses_carry_cors_headers_for_configured_origins_only() {
 
     let response = app.frontend(&alice, "GET", "/github/user", None).await;
 
-    assert_eq!(response.headers["access-control-allow-origin"], crate::helpers::app::FRONTEND);
+    assert_eq!(
+        response.headers["access-control-allow-origin"],
+        crate::helpers::app::FRONTEND
+    );
     let event = crate::helpers::events::event(
         "GET",
         "/github/user",

@@ -16,7 +16,10 @@ async fn a_user_connects_github_and_the_broker_remembers_who_they_are() {
     assert_eq!(callback.status, 200, "{:?}", callback.body);
     assert_eq!(callback.body["github_user"], json!({"id": octocat, "login": "octocat"}));
     let status = app.frontend(&alice, "GET", "/github/user", None).await;
-    assert_eq!(status.body, json!({"connected": true, "login": "octocat", "id": octocat, "reauthorization_required": false}));
+    assert_eq!(
+        status.body,
+        json!({"connected": true, "login": "octocat", "id": octocat, "reauthorization_required": false})
+    );
 }
 
 #[tokio::test]
@@ -32,7 +35,9 @@ async fn the_authorize_url_carries_the_client_id_state_and_an_s256_challenge() {
     assert!(url.as_str().starts_with(&app.sim.url()));
     let (_, challenge) = state_and_challenge(&start.body);
     assert_eq!(challenge.len(), 43);
-    assert!(url.query_pairs().any(|(k, v)| k == "client_id" && v == crate::helpers::app::CLIENT_ID));
+    assert!(url
+        .query_pairs()
+        .any(|(k, v)| k == "client_id" && v == crate::helpers::app::CLIENT_ID));
 }
 
 #[tokio::test]
@@ -40,13 +45,24 @@ async fn start_with_install_points_at_the_apps_install_page_with_the_same_state(
     let app = TestApp::spawn().await;
     let alice = User::new("alice", &["team-a"]);
 
-    let start =
-        app.frontend(&alice, "POST", "/github/oauth/start", Some(json!({"account_id": "team-a", "install": true}))).await;
+    let start = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/start",
+            Some(json!({"account_id": "team-a", "install": true})),
+        )
+        .await;
 
     assert_eq!(start.status, 200, "{:?}", start.body);
     let url = url::Url::parse(start.body["authorize_url"].as_str().unwrap()).unwrap();
-    assert_eq!(url.path(), format!("/apps/{}/installations/new", crate::helpers::app::APP_SLUG));
-    assert!(url.query_pairs().any(|(k, v)| k == "state" && v == start.body["state"].as_str().unwrap()));
+    assert_eq!(
+        url.path(),
+        format!("/apps/{}/installations/new", crate::helpers::app::APP_SLUG)
+    );
+    assert!(url
+        .query_pairs()
+        .any(|(k, v)| k == "state" && v == start.body["state"].as_str().unwrap()));
 }
 
 #[tokio::test]
@@ -54,9 +70,18 @@ async fn the_install_callback_links_the_installation_to_the_states_account() {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app.sim.install("octo-org", github_sim::RepoSelection::All, &[("contents", "write")]);
+    let installation = app
+        .sim
+        .install("octo-org", github_sim::RepoSelection::All, &[("contents", "write")]);
     let alice = User::new("alice", &["team-a"]);
-    let start = app.frontend(&alice, "POST", "/github/oauth/start", Some(json!({"account_id": "team-a"}))).await;
+    let start = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/start",
+            Some(json!({"account_id": "team-a"})),
+        )
+        .await;
     let (state, challenge) = state_and_challenge(&start.body);
     let code = app.sim.authorize("octocat", Some(&challenge), None);
 
@@ -72,7 +97,9 @@ async fn the_install_callback_links_the_installation_to_the_states_account() {
     assert_eq!(callback.status, 200, "{:?}", callback.body);
     assert_eq!(callback.body["linked_installation"]["id"], installation);
     assert_eq!(callback.body["linked_installation"]["account_id"], "team-a");
-    let listed = app.frontend(&alice, "GET", "/accounts/team-a/installations", None).await;
+    let listed = app
+        .frontend(&alice, "GET", "/accounts/team-a/installations", None)
+        .await;
     assert_eq!(listed.body["installations"][0]["account"]["login"], "octo-org");
 }
 
@@ -84,12 +111,21 @@ async fn a_code_github_refuses_is_a_clear_400_even_though_github_answered_200() 
     let start = app.frontend(&alice, "POST", "/github/oauth/start", None).await;
     let (state, _) = state_and_challenge(&start.body);
 
-    let callback =
-        app.frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": "not-a-code", "state": state}))).await;
+    let callback = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": "not-a-code", "state": state})),
+        )
+        .await;
 
     assert_eq!(callback.status, 400);
     assert_eq!(callback.error_code(), "oauth_code_rejected");
-    assert!(callback.body["error"]["message"].as_str().unwrap().contains("bad_verification_code"));
+    assert!(callback.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("bad_verification_code"));
     let status = app.frontend(&alice, "GET", "/github/user", None).await;
     assert_eq!(status.body["connected"], false);
 }
@@ -102,10 +138,18 @@ async fn a_code_authorized_with_another_pkce_challenge_is_refused() {
     let start = app.frontend(&alice, "POST", "/github/oauth/start", None).await;
     let (state, _) = state_and_challenge(&start.body);
     // An attacker's code, bound to the attacker's own verifier.
-    let code = app.sim.authorize("octocat", Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), None);
+    let code = app
+        .sim
+        .authorize("octocat", Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), None);
 
-    let callback =
-        app.frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": code, "state": state}))).await;
+    let callback = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
 
     assert_eq!(callback.status, 400);
     assert_eq!(callback.error_code(), "oauth_code_rejected");
@@ -121,8 +165,14 @@ async fn an_expired_state_is_refused() {
     let code = app.sim.authorize("octocat", Some(&challenge), None);
     app.clock.advance(601);
 
-    let callback =
-        app.frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": code, "state": state}))).await;
+    let callback = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
 
     assert_eq!(callback.status, 400);
     assert_eq!(callback.error_code(), "invalid_state");
@@ -136,16 +186,29 @@ async fn return_to_must_be_on_a_frontend_origin_and_comes_back_on_the_callback()
     let alice = User::new("alice", &[]);
 
     let evil = app
-        .frontend(&alice, "POST", "/github/oauth/start", Some(json!({"return_to": "https://evil.example/x"})))
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/start",
+            Some(json!({"return_to": "https://evil.example/x"})),
+        )
         .await;
     assert_eq!(evil.status, 400);
     assert_eq!(evil.error_code(), "invalid_return_to");
 
     let back = format!("{}/settings/github", crate::helpers::app::FRONTEND);
-    let start = app.frontend(&alice, "POST", "/github/oauth/start", Some(json!({"return_to": back}))).await;
+    let start = app
+        .frontend(&alice, "POST", "/github/oauth/start", Some(json!({"return_to": back})))
+        .await;
     let (state, challenge) = state_and_challenge(&start.body);
     let code = app.sim.authorize("octocat", Some(&challenge), None);
-    let callback =
-        app.frontend(&alice, "POST", "/github/oauth/callback", Some(json!({"code": code, "state": state}))).await;
+    let callback = app
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
     assert_eq!(callback.body["return_to"], back);
 }

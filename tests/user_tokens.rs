@@ -60,7 +60,11 @@ async fn a_refresh_github_refuses_means_reauthorization_required() {
     assert_eq!(token.status, 409);
     assert_eq!(token.error_code(), "reauthorization_required");
     assert_eq!(again.status, 409);
-    assert_eq!(app.sim.count(Counter::Refreshes), 1, "a refused refresh token is not tried again");
+    assert_eq!(
+        app.sim.count(Counter::Refreshes),
+        1,
+        "a refused refresh token is not tried again"
+    );
     let status = app.frontend(&alice, "GET", "/github/user", None).await;
     assert_eq!(status.body["reauthorization_required"], true);
     assert_eq!(status.body["login"], "octocat");
@@ -80,7 +84,10 @@ async fn connecting_again_after_a_refusal_restores_the_connection() {
 
     let token = app.internal("POST", "/internal/users/alice/token", json!({})).await;
     assert_eq!(token.status, 200);
-    assert_eq!(app.frontend(&alice, "GET", "/github/user", None).await.body["reauthorization_required"], false);
+    assert_eq!(
+        app.frontend(&alice, "GET", "/github/user", None).await.body["reauthorization_required"],
+        false
+    );
 }
 
 #[tokio::test]
@@ -105,6 +112,12 @@ async fn disconnecting_revokes_the_grant_on_github_and_forgets_the_tokens() {
 
     assert_eq!(disconnect.status, 200, "{:?}", disconnect.body);
     assert!(app.sim.live_user_tokens("octocat").is_empty());
-    assert_eq!(app.frontend(&alice, "GET", "/github/user", None).await.body, json!({"connected": false}));
-    assert!(!app.table_dump().await.contains("USER#alice"), "the connection item is gone");
+    assert_eq!(
+        app.frontend(&alice, "GET", "/github/user", None).await.body,
+        json!({"connected": false})
+    );
+    assert!(
+        !app.table_dump().await.contains("USER#alice"),
+        "the connection item is gone"
+    );
 }

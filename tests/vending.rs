@@ -24,7 +24,11 @@ async fn world() -> World {
         RepoSelection::Selected(vec!["web".into(), "api".into()]),
         &[("contents", "write"), ("issues", "write"), ("metadata", "read")],
     );
-    let personal = app.sim.install("octocat", RepoSelection::All, &[("contents", "read"), ("metadata", "read")]);
+    let personal = app.sim.install(
+        "octocat",
+        RepoSelection::All,
+        &[("contents", "read"), ("metadata", "read")],
+    );
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;
     assert_eq!(app.link(&alice, "team-a", org).await.status, 200);
@@ -40,11 +44,22 @@ async fn a_linked_active_installation_gets_a_token_in_githubs_shape() {
 
     assert_eq!(vend.status, 200, "{:?}", vend.body);
     let token = vend.body["token"].as_str().unwrap();
-    assert!(token.starts_with("ghs_") && token.len() > 500, "stateless tokens are long: {}", token.len());
+    assert!(
+        token.starts_with("ghs_") && token.len() > 500,
+        "stateless tokens are long: {}",
+        token.len()
+    );
     assert_eq!(vend.body["repository_selection"], "selected");
     assert_eq!(vend.body["permissions"]["contents"], "write");
-    assert!(time::OffsetDateTime::parse(vend.body["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).is_ok());
-    assert_eq!(app.sim.installation_token_permissions(token).unwrap()["contents"], "write");
+    assert!(time::OffsetDateTime::parse(
+        vend.body["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339
+    )
+    .is_ok());
+    assert_eq!(
+        app.sim.installation_token_permissions(token).unwrap()["contents"],
+        "write"
+    );
     assert_eq!(vend.headers["cache-control"], "no-store");
 }
 
@@ -60,7 +75,10 @@ async fn a_cached_token_is_reused_while_it_has_enough_life_left() {
     let fourth = app.vend("team-a", org, json!({})).await;
 
     assert_eq!(first.body["token"], second.body["token"]);
-    assert_eq!(first.body["token"], third.body["token"], "600 s left is enough by default");
+    assert_eq!(
+        first.body["token"], third.body["token"],
+        "600 s left is enough by default"
+    );
     assert_ne!(first.body["token"], fourth.body["token"], "599 s left is not");
     assert_eq!(app.sim.count(Counter::Mints(org)), 2);
 }
@@ -82,14 +100,31 @@ async fn each_scope_has_its_own_cached_token_and_github_enforces_it() {
     let World { app, org, .. } = world().await;
 
     let all = app.vend("team-a", org, json!({})).await;
-    let web_read = app.vend("team-a", org, json!({"repositories": ["web"], "permissions": {"contents": "read"}})).await;
-    let same_again =
-        app.vend("team-a", org, json!({"permissions": {"contents": "read"}, "repositories": ["WEB"]})).await;
+    let web_read = app
+        .vend(
+            "team-a",
+            org,
+            json!({"repositories": ["web"], "permissions": {"contents": "read"}}),
+        )
+        .await;
+    let same_again = app
+        .vend(
+            "team-a",
+            org,
+            json!({"permissions": {"contents": "read"}, "repositories": ["WEB"]}),
+        )
+        .await;
 
     assert_ne!(all.body["token"], web_read.body["token"]);
-    assert_eq!(web_read.body["token"], same_again.body["token"], "same scope, any order or case");
+    assert_eq!(
+        web_read.body["token"], same_again.body["token"],
+        "same scope, any order or case"
+    );
     assert_eq!(web_read.body["repositories"][0]["name"], "web");
-    let granted = app.sim.installation_token_permissions(web_read.body["token"].as_str().unwrap()).unwrap();
+    let granted = app
+        .sim
+        .installation_token_permissions(web_read.body["token"].as_str().unwrap())
+        .unwrap();
     assert_eq!(granted.get("contents").map(String::as_str), Some("read"));
     assert_eq!(app.sim.count(Counter::Mints(org)), 2);
 }
@@ -99,14 +134,19 @@ async fn scopes_beyond_the_installation_are_githubs_422_passed_on() {
     let World { app, org, .. } = world().await;
 
     let outside = app.vend("team-a", org, json!({"repositories": ["secret"]})).await;
-    let too_strong = app.vend("team-a", org, json!({"permissions": {"administration": "write"}})).await;
+    let too_strong = app
+        .vend("team-a", org, json!({"permissions": {"administration": "write"}}))
+        .await;
 
     assert_eq!(outside.status, 422);
     assert_eq!(outside.error_code(), "scope_not_granted");
     assert_eq!(too_strong.status, 422);
     assert_eq!(app.sim.count(Counter::Mints(org)), 0);
     // A refused mint leaves no lease behind: the next good request mints at once.
-    assert_eq!(app.vend("team-a", org, json!({"repositories": ["web"]})).await.status, 200);
+    assert_eq!(
+        app.vend("team-a", org, json!({"repositories": ["web"]})).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -131,9 +171,19 @@ async fn malformed_scopes_are_refused_before_github_is_asked() {
 async fn the_owner_route_picks_the_linked_installation_by_login_case_insensitively() {
     let World { app, org, personal } = world().await;
 
-    let by_org = app.internal("POST", "/internal/accounts/team-a/token", json!({"owner": "Octo-Org"})).await;
-    let by_user = app.internal("POST", "/internal/accounts/team-a/token", json!({"owner": "octocat"})).await;
-    let unknown = app.internal("POST", "/internal/accounts/team-a/token", json!({"owner": "someone-else"})).await;
+    let by_org = app
+        .internal("POST", "/internal/accounts/team-a/token", json!({"owner": "Octo-Org"}))
+        .await;
+    let by_user = app
+        .internal("POST", "/internal/accounts/team-a/token", json!({"owner": "octocat"}))
+        .await;
+    let unknown = app
+        .internal(
+            "POST",
+            "/internal/accounts/team-a/token",
+            json!({"owner": "someone-else"}),
+        )
+        .await;
 
     assert_eq!(by_org.status, 200, "{:?}", by_org.body);
     assert_eq!(app.sim.count(Counter::Mints(org)), 1);

@@ -79,6 +79,7 @@ impl Error {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::GitHub(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            Self::GitHub(GitHubError::RateLimited { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::GitHub(_) => StatusCode::BAD_GATEWAY,
             Self::Store(StoreError::Throttled(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,6 +98,7 @@ impl Error {
             Self::ReauthorizationRequired => "reauthorization_required",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::GitHub(e) if e.is_timeout() => "github_timeout",
+            Self::GitHub(GitHubError::RateLimited { .. }) => "github_rate_limited",
             Self::GitHub(_) => "github_unavailable",
             Self::Store(StoreError::Throttled(_)) => "store_throttled",
             Self::Store(_) | Self::Internal(_) => "internal_error",
@@ -107,6 +109,9 @@ impl Error {
     /// sentence: their details (which may quote GitHub or AWS) stay in the log.
     pub fn public_message(&self) -> String {
         match self {
+            Self::GitHub(GitHubError::RateLimited { retry_after_seconds }) => {
+                format!("GitHub's rate limit was reached; retry in {retry_after_seconds} seconds")
+            }
             Self::GitHub(_) => "GitHub did not answer as expected; try again later".into(),
             Self::Store(StoreError::Throttled(_)) => "the broker is busy; try again".into(),
             Self::Store(_) | Self::Internal(_) => "internal error".into(),

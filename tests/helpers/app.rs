@@ -50,7 +50,10 @@ pub struct User {
 
 impl User {
     pub fn new(sub: &str, accounts: &[&str]) -> Self {
-        Self { sub: sub.into(), accounts: accounts.iter().map(|a| a.to_string()).collect() }
+        Self {
+            sub: sub.into(),
+            accounts: accounts.iter().map(|a| a.to_string()).collect(),
+        }
     }
 
     /// Claims as API Gateway hands them over: arrays rendered as `[a b]`.
@@ -102,7 +105,9 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto::endpoint())
         .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .load()
         .await
 }
@@ -144,7 +149,16 @@ impl TestApp {
         let clock = Arc::new(OffsetClock::default());
         let config = config(&table, &secret_id, &sim.url());
         let container = Container::start(&config, &sdk, &clock).await;
-        Self { container, sim, clock, sdk, table, secret_id, secret_json, token_key }
+        Self {
+            container,
+            sim,
+            clock,
+            sdk,
+            table,
+            secret_id,
+            secret_json,
+            token_key,
+        }
     }
 
     pub fn config(&self) -> Config {
@@ -166,12 +180,26 @@ impl TestApp {
         format!("{:?}", self.scan().await)
     }
 
+    /// Every item's (pk, sk).
+    pub async fn keys(&self) -> Vec<(String, String)> {
+        let key = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        };
+        self.scan().await.iter().map(|i| (key(i, "pk"), key(i, "sk"))).collect()
+    }
+
     pub async fn scan(&self) -> Vec<HashMap<String, AttributeValue>> {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = client.scan().table_name(&self.table).set_exclusive_start_key(start).send().await.unwrap();
+            let out = client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -183,19 +211,38 @@ impl TestApp {
     /// The whole OAuth web flow for `user` as GitHub user `login`: start,
     /// the person authorizes on (simulated) GitHub, the frontend posts back.
     pub async fn connect(&self, user: &User, login: &str) -> TestResponse {
-        let start = self.frontend(user, "POST", "/github/oauth/start", Some(json!({}))).await;
+        let start = self
+            .frontend(user, "POST", "/github/oauth/start", Some(json!({})))
+            .await;
         assert_eq!(start.status, 200, "{:?}", start.body);
         let (state, challenge) = state_and_challenge(&start.body);
         let code = self.sim.authorize(login, Some(&challenge), None);
-        self.frontend(user, "POST", "/github/oauth/callback", Some(json!({"code": code, "state": state}))).await
+        self.frontend(
+            user,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await
     }
 
     pub async fn link(&self, user: &User, account: &str, installation: u64) -> TestResponse {
-        self.frontend(user, "PUT", &format!("/accounts/{account}/installations/{installation}"), None).await
+        self.frontend(
+            user,
+            "PUT",
+            &format!("/accounts/{account}/installations/{installation}"),
+            None,
+        )
+        .await
     }
 
     pub async fn vend(&self, account: &str, installation: u64, body: Value) -> TestResponse {
-        self.internal("POST", &format!("/internal/accounts/{account}/installations/{installation}/token"), body).await
+        self.internal(
+            "POST",
+            &format!("/internal/accounts/{account}/installations/{installation}/token"),
+            body,
+        )
+        .await
     }
 }
 
@@ -213,7 +260,10 @@ pub fn state_and_challenge(start: &Value) -> (String, String) {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }
 
 fn config(table: &str, secret_id: &str, github: &str) -> Config {
@@ -231,7 +281,11 @@ fn config(table: &str, secret_id: &str, github: &str) -> Config {
 
 impl Container {
     async fn start(config: &Config, sdk: &SdkConfig, clock: &Arc<OffsetClock>) -> Self {
-        let app = || async { App::on_aws(config.clone(), sdk, clock.clone()).await.expect("app starts") };
+        let app = || async {
+            App::on_aws(config.clone(), sdk, clock.clone())
+                .await
+                .expect("app starts")
+        };
         Self {
             oauth: Service::new(Function::OAuthCallback, app().await),
             vending: Service::new(Function::TokenVending, app().await),
@@ -259,10 +313,18 @@ impl Container {
     }
 
     pub async fn request(&self, method: &str, path: &str, body: Option<Value>, auth: Auth) -> TestResponse {
-        let function = if path.starts_with("/github/oauth") { Function::OAuthCallback } else { Function::TokenVending };
+        let function = if path.starts_with("/github/oauth") {
+            Function::OAuthCallback
+        } else {
+            Function::TokenVending
+        };
         let body = body.map(|b| b.to_string());
         let headers = [("content-type", "application/json"), ("origin", FRONTEND)];
-        self.send(function, event(method, path, &headers, body.as_deref().map(str::as_bytes), &auth)).await
+        self.send(
+            function,
+            event(method, path, &headers, body.as_deref().map(str::as_bytes), &auth),
+        )
+        .await
     }
 
     pub async fn frontend(&self, user: &User, method: &str, path: &str, body: Option<Value>) -> TestResponse {
@@ -274,7 +336,13 @@ impl Container {
     }
 
     /// Delivers a webhook to the function URL as GitHub does.
-    pub async fn deliver(&self, event_name: &str, delivery: &str, body: &[u8], signature: Option<&str>) -> TestResponse {
+    pub async fn deliver(
+        &self,
+        event_name: &str,
+        delivery: &str,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> TestResponse {
         let mut headers = vec![
             ("content-type", "application/json"),
             ("user-agent", "GitHub-Hookshot/0e1f2a3"),
@@ -285,7 +353,8 @@ impl Container {
         if let Some(sig) = signature {
             headers.push(("x-hub-signature-256", sig));
         }
-        self.send(Function::Webhook, event("POST", "/", &headers, Some(body), &Auth::None)).await
+        self.send(Function::Webhook, event("POST", "/", &headers, Some(body), &Auth::None))
+            .await
     }
 
     /// Signs with the app's webhook secret and delivers.

@@ -7,4 +7,4 @@ pub mod logs;
 pub mod moto;
 pub mod table;
 
-pub use app::{TestApp, TestResponse, User};
+pub use app::{TestApp, User};

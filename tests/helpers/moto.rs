@@ -20,7 +20,10 @@ pub fn endpoint() -> String {
 fn start() -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "moto is not installed: run scripts/test-tools (or scripts/test)");
+    assert!(
+        python.exists(),
+        "moto is not installed: run scripts/test-tools (or scripts/test)"
+    );
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (tx, rx) = std::sync::mpsc::channel();
     // The server is started from a thread that lives as long as the test

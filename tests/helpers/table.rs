@@ -20,7 +20,9 @@ pub fn table_properties() -> Value {
 }
 
 fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, found {v:?}")).to_owned()
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, found {v:?}"))
+        .to_owned()
 }
 
 fn key_schema(v: &Value) -> Vec<KeySchemaElement> {

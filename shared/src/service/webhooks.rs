@@ -1,11 +1,12 @@
-//! Applying verified webhook deliveries to the state. Effects are
-//! idempotent, and a delivery id is claimed before anything is applied, so
-//! a duplicate delivery is answered without doing anything again.
+//! Applying verified webhook deliveries to the state: each event is first
+//! read into an [`Action`] (or ignored, storing nothing), then its delivery
+//! id is claimed, so a duplicate delivery is answered without doing
+//! anything again. Every action is also idempotent on its own.
 
 use serde::Deserialize;
 
 use super::LEASE_SECONDS;
-use crate::domain::{GitHubUserId, InstallationId};
+use crate::domain::{GitHubUserId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::types::{Account, InstallationObject};
 use crate::store::{Claim, Upsert};
@@ -28,20 +29,80 @@ struct Payload {
     sender: Option<Account>,
 }
 
+/// What an event asks of the state.
+enum Action {
+    Delete(InstallationId),
+    Upsert {
+        installation: Installation,
+        drop_tokens: bool,
+    },
+    Rename {
+        id: InstallationId,
+        login: String,
+    },
+    RevokeUser(GitHubUserId),
+}
+
+fn invalid(message: &str) -> Error {
+    Error::bad_request("invalid_payload", message)
+}
+
+fn plan(event: &str, payload: Payload) -> Result<Option<Action>> {
+    let action = payload.action.as_deref().unwrap_or("");
+    let id = payload.installation.as_ref().map(|i| InstallationId(i.id));
+    let installation = |selection: Option<String>| -> Result<Installation> {
+        let mut i = payload
+            .installation
+            .as_ref()
+            .and_then(InstallationObject::to_domain)
+            .ok_or_else(|| invalid("installation without account"))?;
+        if let Some(selection) = selection {
+            i.repository_selection = selection;
+        }
+        Ok(i)
+    };
+    Ok(Some(match (event, action) {
+        ("installation", "deleted") => Action::Delete(id.ok_or_else(|| invalid("installation event without id"))?),
+        ("installation", "created" | "suspend" | "unsuspend" | "new_permissions_accepted") => Action::Upsert {
+            installation: installation(None)?,
+            drop_tokens: action == "new_permissions_accepted",
+        },
+        ("installation_repositories", "added" | "removed") => Action::Upsert {
+            installation: installation(payload.repository_selection.clone())?,
+            drop_tokens: true,
+        },
+        ("installation_target", "renamed") => Action::Rename {
+            id: id.ok_or_else(|| invalid("installation_target without installation"))?,
+            login: payload
+                .account
+                .map(|a| a.login)
+                .ok_or_else(|| invalid("installation_target without account"))?,
+        },
+        ("github_app_authorization", "revoked") => Action::RevokeUser(GitHubUserId(
+            payload.sender.ok_or_else(|| invalid("revocation without sender"))?.id,
+        )),
+        _ => return Ok(None),
+    }))
+}
+
 /// `body` has been verified against the signature already.
 pub async fn apply(app: &App, delivery: &str, event: &str, body: &[u8]) -> Result<Outcome> {
-    let payload: Payload = serde_json::from_slice(body)
-        .map_err(|_| Error::bad_request("invalid_payload", "the webhook body is not a GitHub event payload"))?;
+    let payload: Payload =
+        serde_json::from_slice(body).map_err(|_| invalid("the webhook body is not a GitHub event payload"))?;
+    let Some(action) = plan(event, payload)? else {
+        return Ok(Outcome::Ignored);
+    };
     let now = app.now();
     if app.store.claim_delivery(delivery, now, now + LEASE_SECONDS * 2).await? == Claim::Duplicate {
         return Ok(Outcome::Duplicate);
     }
-    match apply_event(app, event, payload).await {
-        Ok(outcome) => {
+    match execute(app, action).await {
+        Ok(what) => {
             app.store.finish_delivery(delivery, app.now()).await?;
-            Ok(outcome)
+            Ok(Outcome::Applied(what))
         }
         Err(e) => {
+            // Let GitHub's redelivery (manual or automatic) try again.
             if let Err(release) = app.store.release_delivery(delivery).await {
                 tracing::error!(error = %release, "could not release a failed delivery's claim");
             }
@@ -50,59 +111,37 @@ pub async fn apply(app: &App, delivery: &str, event: &str, body: &[u8]) -> Resul
     }
 }
 
-async fn apply_event(app: &App, event: &str, payload: Payload) -> Result<Outcome> {
-    let action = payload.action.as_deref().unwrap_or("");
-    let installation = payload.installation.as_ref();
-    let id = installation.map(|i| InstallationId(i.id));
-    match (event, action, installation, id) {
-        ("installation", "deleted", _, Some(id)) => {
+async fn execute(app: &App, action: Action) -> Result<&'static str> {
+    match action {
+        Action::Delete(id) => {
             app.store.delete_installation(id, app.now()).await?;
-            Ok(Outcome::Applied("installation deleted"))
+            Ok("installation deleted")
         }
-        ("installation", "created" | "suspend" | "unsuspend" | "new_permissions_accepted", Some(object), Some(id)) => {
-            upsert(app, object, None).await?;
-            if action == "new_permissions_accepted" {
+        Action::Upsert {
+            installation,
+            drop_tokens,
+        } => {
+            let id = installation.id;
+            if app.store.upsert_installation(&installation).await? == Upsert::Gone {
+                tracing::info!(installation = %id, "event for a deleted installation ignored");
+                return Ok("ignored: installation was deleted");
+            }
+            if drop_tokens {
                 app.store.drop_cached_tokens(id).await?;
             }
-            Ok(Outcome::Applied("installation updated"))
+            Ok("installation updated")
         }
-        ("installation_repositories", "added" | "removed", Some(object), Some(id)) => {
-            upsert(app, object, payload.repository_selection).await?;
-            app.store.drop_cached_tokens(id).await?;
-            Ok(Outcome::Applied("installation repositories updated"))
-        }
-        ("installation_target", "renamed", _, Some(id)) => {
-            let login = payload
-                .account
-                .map(|a| a.login)
-                .ok_or_else(|| Error::bad_request("invalid_payload", "installation_target without account"))?;
+        Action::Rename { id, login } => {
             if app.store.rename_installation_account(id, &login).await? == Upsert::Gone {
                 tracing::info!(installation = %id, "rename for an unknown or deleted installation ignored");
             }
-            Ok(Outcome::Applied("installation account renamed"))
+            Ok("installation account renamed")
         }
-        ("github_app_authorization", "revoked", _, _) => {
-            let sender = payload
-                .sender
-                .ok_or_else(|| Error::bad_request("invalid_payload", "github_app_authorization without sender"))?;
-            for user in app.store.users_of_github_user(GitHubUserId(sender.id)).await? {
+        Action::RevokeUser(github_user) => {
+            for user in app.store.users_of_github_user(github_user).await? {
                 app.store.delete_connection(&user).await?;
             }
-            Ok(Outcome::Applied("user authorization revoked"))
+            Ok("user authorization revoked")
         }
-        _ => Ok(Outcome::Ignored),
     }
-}
-
-async fn upsert(app: &App, object: &InstallationObject, selection: Option<String>) -> Result<()> {
-    let Some(mut installation) = object.to_domain() else {
-        return Err(Error::bad_request("invalid_payload", "installation without account"));
-    };
-    if let Some(selection) = selection {
-        installation.repository_selection = selection;
-    }
-    if app.store.upsert_installation(&installation).await? == Upsert::Gone {
-        tracing::info!(installation = %installation.id, "event for a deleted installation ignored");
-    }
-    Ok(())
 }
