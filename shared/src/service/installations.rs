@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use secrecy::SecretString;
 use serde::Serialize;
 
 use super::connection::{fresh_tokens, user_token_error};
-use super::oauth::installation_deleted;
 use crate::domain::{policy, AccountId, Caller, Installation, InstallationId, InstallationStatus};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Upsert;
 use crate::App;
 
@@ -112,23 +112,39 @@ pub async fn link(app: &App, caller: &Caller, account: AccountId, id: Installati
     // Membership first: it costs nothing and spares GitHub a call.
     policy::require_member(caller, &account)?;
     let (_, tokens) = fresh_tokens(app, &caller.user).await?;
-    let reachable = app
-        .github
-        .user_installations(&tokens.access_token)
-        .await
-        .map_err(user_token_error)?;
-    let installation = reachable.into_iter().find(|i| i.id == id);
-    policy::require_can_link(caller, &account, installation.is_some())?;
-    let installation = installation.expect("checked by require_can_link");
-    if app.store.link(&account, &installation).await? == Upsert::Gone {
-        return Err(installation_deleted());
-    }
+    let installation = link_confirmed(app, caller, &account, id, &tokens.access_token).await?;
     Ok(LinkView {
         account_id: account,
         installation_id: id,
         linked: true,
         installation: Some((&installation).into()),
     })
+}
+
+/// Links `id` to `account` once the user's own token shows the installation
+/// among those it reaches: the one rule both linking paths share.
+pub(crate) async fn link_confirmed(
+    app: &App,
+    caller: &Caller,
+    account: &AccountId,
+    id: InstallationId,
+    user_token: &SecretString,
+) -> Result<Installation> {
+    let reachable = app
+        .github
+        .user_installations(user_token)
+        .await
+        .map_err(user_token_error)?;
+    let installation = reachable.into_iter().find(|i| i.id == id);
+    policy::require_can_link(caller, account, installation.is_some())?;
+    let installation = installation.expect("checked by require_can_link");
+    if app.store.link(account, &installation).await? == Upsert::Gone {
+        return Err(Error::not_found(
+            "installation_deleted",
+            "that installation was uninstalled from GitHub",
+        ));
+    }
+    Ok(installation)
 }
 
 pub async fn unlink(app: &App, caller: &Caller, account: AccountId, id: InstallationId) -> Result<LinkView> {

@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::connection::{fresh_tokens, user_token_error};
-use super::installations::InstallationView;
+use super::installations::{link_confirmed, InstallationView};
 use crate::crypto::random::{pkce_challenge, token_urlsafe};
 use crate::domain::oauth::{OAuthState, STATE_TTL_SECONDS};
 use crate::domain::{policy, AccountId, Caller, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
-use crate::store::{NewConnection, Upsert};
+use crate::store::NewConnection;
 use crate::App;
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,17 +173,7 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
 
     let linked_installation = match (installation_id, state.account) {
         (Some(id), Some(account)) => {
-            let reachable = app
-                .github
-                .user_installations(&access_token)
-                .await
-                .map_err(user_token_error)?;
-            let installation = reachable.into_iter().find(|i| i.id == id);
-            policy::require_can_link(caller, &account, installation.is_some())?;
-            let installation = installation.expect("checked by require_can_link");
-            if app.store.link(&account, &installation).await? == Upsert::Gone {
-                return Err(installation_deleted());
-            }
+            let installation = link_confirmed(app, caller, &account, id, &access_token).await?;
             Some(LinkedInstallation {
                 account_id: account,
                 installation: InstallationView::from(&installation),
@@ -217,10 +207,6 @@ pub(crate) fn parse_installation_id(raw: &serde_json::Value) -> Result<Installat
         _ => None,
     };
     parsed.ok_or_else(|| Error::bad_request("invalid_installation_id", "installation ids are positive integers"))
-}
-
-pub(crate) fn installation_deleted() -> Error {
-    Error::not_found("installation_deleted", "that installation was uninstalled from GitHub")
 }
 
 fn checked_return_to(app: &App, raw: &str) -> Result<String> {

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{get_n, get_s, is_condition_failure, keys, n, s, DynamoStore, Item};
+use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::domain::tokens::UserTokens;
 use crate::domain::{GitHubUserId, UserId};
 use crate::store::{Connection, Connections, Lease, NewConnection, StoreError, StoreResult};
@@ -88,11 +88,7 @@ impl DynamoStore {
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", n(v));
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(super::conditional(req.send().await)?.is_some())
     }
 
     fn connection_from_item(&self, item: Item) -> StoreResult<Connection> {
@@ -189,7 +185,7 @@ impl Connections for DynamoStore {
     }
 
     async fn lease_refresh(&self, user: &UserId, version: u64, lease: &Lease) -> StoreResult<bool> {
-        let result = self
+        let written = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -202,11 +198,7 @@ impl Connections for DynamoStore {
             .expression_attribute_values(":now", n(lease.now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(super::conditional(written)?.is_some())
     }
 
     async fn complete_refresh(&self, user: &UserId, version: u64, tokens: &UserTokens) -> StoreResult<bool> {

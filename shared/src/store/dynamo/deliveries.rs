@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{is_condition_failure, keys, n, s, DynamoStore};
+use super::{keys, n, s, DynamoStore};
 use crate::clock::UnixTime;
 use crate::store::{Claim, Deliveries, StoreResult};
 
@@ -12,7 +12,7 @@ const REMEMBER_FOR: i64 = 30 * 24 * 3600;
 #[async_trait]
 impl Deliveries for DynamoStore {
     async fn claim_delivery(&self, id: &str, now: UnixTime, lease_until: UnixTime) -> StoreResult<Claim> {
-        let result = self
+        let written = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -26,11 +26,11 @@ impl Deliveries for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Claim::Claimed),
-            Err(e) if is_condition_failure(&e) => Ok(Claim::Duplicate),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(if super::conditional(written)?.is_some() {
+            Claim::Claimed
+        } else {
+            Claim::Duplicate
+        })
     }
 
     async fn finish_delivery(&self, id: &str, now: UnixTime) -> StoreResult<()> {
@@ -48,19 +48,16 @@ impl Deliveries for DynamoStore {
     }
 
     async fn release_delivery(&self, id: &str) -> StoreResult<()> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::delivery(id)))
-            .condition_expression("delivery_status = :processing")
-            .expression_attribute_values(":processing", s("processing"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(super::backend(e)),
-        }
+        super::conditional(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(keys::delivery(id)))
+                .condition_expression("delivery_status = :processing")
+                .expression_attribute_values(":processing", s("processing"))
+                .send()
+                .await,
+        )?;
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
-use super::{get_s, is_condition_failure, keys, n, s, to_item, transaction_condition_failed, DynamoStore, Item};
+use super::{get_s, keys, n, s, to_item, transaction_condition_failed, DynamoStore, Item};
 use crate::clock::UnixTime;
 use crate::domain::{AccountId, Installation, InstallationId};
 use crate::store::{Installations, StoreError, StoreResult, Upsert};
@@ -48,7 +48,7 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
 #[async_trait]
 impl Installations for DynamoStore {
     async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert> {
-        let result = self
+        let written = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -56,15 +56,15 @@ impl Installations for DynamoStore {
             .condition_expression(NOT_DELETED)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Upsert::Written),
-            Err(e) if is_condition_failure(&e) => Ok(Upsert::Gone),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(if super::conditional(written)?.is_some() {
+            Upsert::Written
+        } else {
+            Upsert::Gone
+        })
     }
 
     async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert> {
-        let result = self
+        let written = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -74,11 +74,11 @@ impl Installations for DynamoStore {
             .expression_attribute_values(":login", s(login))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Upsert::Written),
-            Err(e) if is_condition_failure(&e) => Ok(Upsert::Gone),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(if super::conditional(written)?.is_some() {
+            Upsert::Written
+        } else {
+            Upsert::Gone
+        })
     }
 
     async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>> {

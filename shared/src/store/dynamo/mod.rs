@@ -223,6 +223,20 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
     err.code() == Some("ConditionalCheckFailedException")
 }
 
+/// The outcome of a conditional write: `Ok(Some(output))` when it happened,
+/// `Ok(None)` when its condition did not hold, an error otherwise.
+fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> StoreResult<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(backend(e)),
+    }
+}
+
 /// Whether a cancelled transaction failed on the condition of the item at `index`.
 fn transaction_condition_failed<R>(
     err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
@@ -242,20 +256,17 @@ fn transaction_condition_failed<R>(
 impl DynamoStore {
     /// Removes a lease from an item if `owner` still holds it.
     async fn release_lease(&self, key: Item, owner: &str) -> StoreResult<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression("REMOVE lease_owner, lease_until")
-            .condition_expression("lease_owner = :owner")
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(backend(e)),
-        }
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression("REMOVE lease_owner, lease_until")
+                .condition_expression("lease_owner = :owner")
+                .expression_attribute_values(":owner", s(owner))
+                .send()
+                .await,
+        )?;
+        Ok(())
     }
 }

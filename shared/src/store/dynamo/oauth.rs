@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::{get_n, get_s, is_condition_failure, keys, n, s, DynamoStore};
+use super::{get_n, get_s, keys, n, s, DynamoStore};
 use crate::domain::oauth::OAuthState;
 use crate::domain::{AccountId, UserId};
 use crate::store::{OAuthStates, StoreError, StoreResult};
@@ -39,7 +39,7 @@ impl OAuthStates for DynamoStore {
 
     async fn take_oauth_state(&self, id: &str) -> StoreResult<Option<OAuthState>> {
         let key = keys::oauth_state(id);
-        let result = self
+        let taken = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -50,10 +50,8 @@ impl OAuthStates for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        let item = match result {
-            Ok(out) => out.attributes.unwrap_or_default(),
-            Err(e) if is_condition_failure(&e) => return Ok(None),
-            Err(e) => return Err(super::backend(e)),
+        let Some(item) = super::conditional(taken)?.map(|out| out.attributes.unwrap_or_default()) else {
+            return Ok(None);
         };
         let corrupt = || StoreError::Corrupt("oauth state".into());
         Ok(Some(OAuthState {

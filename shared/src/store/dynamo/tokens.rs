@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::installations::installation_from_item;
-use super::{get_n, get_s, is_condition_failure, keys, n, s, DynamoStore, Item};
+use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::clock::UnixTime;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
@@ -84,7 +84,7 @@ impl TokenCache for DynamoStore {
         lease: &Lease,
         fresh_until: UnixTime,
     ) -> StoreResult<bool> {
-        let result = self
+        let written = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -94,7 +94,7 @@ impl TokenCache for DynamoStore {
             )
             .condition_expression(
                 "(attribute_not_exists(lease_until) OR lease_until < :now) \
-                 AND (attribute_not_exists(expires_at) OR expires_at < :fresh)",
+             AND (attribute_not_exists(expires_at) OR expires_at < :fresh)",
             )
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", n(lease.until))
@@ -103,11 +103,7 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":fresh", n(fresh_until))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(super::conditional(written)?.is_some())
     }
 
     async fn store_minted(
@@ -142,17 +138,13 @@ impl TokenCache for DynamoStore {
             }
             None => remove.push_str(", repositories"),
         }
-        let result = req
+        let written = req
             .update_expression(set + &remove)
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#permissions", "permissions")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(super::backend(e)),
-        }
+        Ok(super::conditional(written)?.is_some())
     }
 
     async fn release_mint_lease(
