@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::github::rest::RestClient;
-use crate::github::GitHub;
+use crate::github::Client;
 use crate::secret::{SecretCache, SecretError, SecretSource, SecretsManagerSource};
 use crate::store::dynamo::DynamoStore;
 use crate::store::Store;
@@ -17,7 +17,7 @@ pub struct App {
     pub config: Config,
     pub secrets: SecretCache,
     pub store: Arc<dyn Store>,
-    pub github: Arc<dyn GitHub>,
+    pub github: Arc<dyn Client>,
     pub clock: Arc<dyn Clock>,
     /// The app's slug, from the secret or `GET /app` once per container.
     app_slug: tokio::sync::OnceCell<String>,
@@ -40,7 +40,7 @@ impl App {
         config: Config,
         secrets: SecretCache,
         store: Arc<dyn Store>,
-        github: Arc<dyn GitHub>,
+        github: Arc<dyn Client>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {

@@ -37,8 +37,13 @@ impl ApiRequest {
 
     /// Parses the JSON body; an empty body reads as `{}`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        if self.body.len() > MAX_API_BODY {
-            return Err(Error::PayloadTooLarge { limit: MAX_API_BODY });
+        self.json_up_to(MAX_API_BODY)
+    }
+
+    /// [`Self::json`] for the few routes that take larger bodies.
+    pub fn json_up_to<T: DeserializeOwned>(&self, limit: usize) -> Result<T, Error> {
+        if self.body.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
         }
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"{}"

@@ -36,6 +36,8 @@ pub enum RouteId {
     InstallationToken,
     OwnerToken,
     UserToken,
+    CreateRepository,
+    CommitFiles,
     Webhook,
     Preflight,
 }
@@ -67,7 +69,7 @@ pub static OAUTH_ROUTES: [RouteSpec; 2] = [
     ),
 ];
 
-pub static TOKEN_VENDING_ROUTES: [RouteSpec; 9] = [
+pub static TOKEN_VENDING_ROUTES: [RouteSpec; 11] = [
     route(Method::GET, "/github/user", Access::Jwt, RouteId::GetUser),
     route(Method::DELETE, "/github/user", Access::Jwt, RouteId::DeleteUser),
     route(
@@ -111,6 +113,18 @@ pub static TOKEN_VENDING_ROUTES: [RouteSpec; 9] = [
         "/internal/users/{user_id}/token",
         Access::Iam,
         RouteId::UserToken,
+    ),
+    route(
+        Method::POST,
+        "/internal/accounts/{account_id}/repos",
+        Access::Iam,
+        RouteId::CreateRepository,
+    ),
+    route(
+        Method::POST,
+        "/internal/accounts/{account_id}/commits",
+        Access::Iam,
+        RouteId::CommitFiles,
     ),
 ];
 

@@ -5,12 +5,14 @@ use serde_json::json;
 
 use super::routes::{param, Params};
 use super::{ApiRequest, ApiResponse, RouteId};
+use crate::domain::repo::MAX_COMMIT_BODY;
 use crate::domain::{Caller, UserId};
 use crate::error::{Error, Result};
 use crate::service::oauth::{parse_account, parse_installation_id};
 use crate::service::vending::{self, VendResponse};
-use crate::service::{connection, installations};
+use crate::service::{connection, installations, repos};
 use crate::App;
+use http::StatusCode;
 
 fn installation_param(params: &Params) -> Result<crate::domain::InstallationId> {
     parse_installation_id(&serde_json::Value::String(param(params, "installation_id").to_owned()))
@@ -63,6 +65,15 @@ pub(super) async fn internal(app: &App, route: RouteId, params: &Params, req: &A
                 "expires_at": tokens.access_expires_at.map(rfc3339),
                 "github_user": {"id": connection.github_user_id.0, "login": connection.login},
             }))
+        }
+        RouteId::CreateRepository => {
+            let account = parse_account(param(params, "account_id"))?;
+            ApiResponse::json(StatusCode::CREATED, &repos::create(app, &account, req.json()?).await?)
+        }
+        RouteId::CommitFiles => {
+            let account = parse_account(param(params, "account_id"))?;
+            let body = req.json_up_to(MAX_COMMIT_BODY)?;
+            ApiResponse::json(StatusCode::CREATED, &repos::commit(app, &account, body).await?)
         }
         other => unreachable!("{other:?} is not an internal route"),
     })

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod installation;
 pub mod oauth;
 pub mod policy;
+pub mod repo;
 pub mod scope;
 pub mod tokens;
 

@@ -3,6 +3,7 @@
 
 pub mod jwt;
 mod link;
+pub mod repos;
 pub mod rest;
 pub mod types;
 
@@ -81,3 +82,8 @@ pub trait GitHub: Send + Sync {
     /// Revokes the user's whole grant for the app (and so all its tokens).
     async fn revoke_grant(&self, app: &AppCredentials, user_token: &SecretString) -> GitHubResult<()>;
 }
+
+/// Everything the broker asks of GitHub: the app and user calls above and
+/// the repository calls of [`repos::Repos`].
+pub trait Client: GitHub + repos::Repos {}
+impl<T: GitHub + repos::Repos> Client for T {}

@@ -33,13 +33,13 @@ const MAX_PAGES: usize = 50;
 
 /// Whether a request may be sent again after it may have reached GitHub.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Replay {
+pub(super) enum Replay {
     Safe,
     OnlyIfUnsent,
 }
 
 pub struct RestClient {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     api: Url,
     web: Url,
     budget: Duration,
@@ -75,11 +75,11 @@ impl RestClient {
         self.jwt.skew()
     }
 
-    fn api_url(&self, path: &str) -> Url {
+    pub(super) fn api_url(&self, path: &str) -> Url {
         self.api.join(path.trim_start_matches('/')).expect("relative API path")
     }
 
-    async fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> GitHubResult<Response> {
+    pub(super) async fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> GitHubResult<Response> {
         let deadline = Instant::now() + self.budget;
         let mut attempt = 0;
         loop {
@@ -205,14 +205,16 @@ fn rate_limit_wait(resp: &Response, now: i64) -> Option<Duration> {
 
 /// Decodes a success body; any other status becomes [`GitHubError::Status`]
 /// with GitHub's message. Decoding errors never quote the body.
-async fn parse<T: DeserializeOwned>(resp: Response, what: &'static str) -> GitHubResult<T> {
+pub(super) async fn parse<T: DeserializeOwned>(resp: Response, what: &'static str) -> GitHubResult<T> {
     let status = resp.status();
     let bytes = resp
         .bytes()
         .await
         .map_err(|e| GitHubError::Transport(e.without_url().to_string()))?;
     if !status.is_success() {
-        let message = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_default().message;
+        let message = serde_json::from_slice::<ErrorBody>(&bytes)
+            .unwrap_or_default()
+            .describe();
         return Err(GitHubError::Status {
             status: status.as_u16(),
             message,
@@ -221,7 +223,7 @@ async fn parse<T: DeserializeOwned>(resp: Response, what: &'static str) -> GitHu
     serde_json::from_slice(&bytes).map_err(|_| GitHubError::Decode(what))
 }
 
-fn bearer(token: &SecretString) -> String {
+pub(super) fn bearer(token: &SecretString) -> String {
     format!("Bearer {}", token.expose_secret())
 }
 

@@ -147,9 +147,30 @@ impl InstallationTokenResponse {
     }
 }
 
-/// GitHub's error body: `{"message": "..."}`.
+/// GitHub's error body: `{"message": "...", "errors": [{"message": "..."}]}`.
 #[derive(Deserialize, Default)]
 pub(super) struct ErrorBody {
     #[serde(default)]
     pub message: String,
+    #[serde(default)]
+    pub errors: Vec<ErrorDetail>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ErrorDetail {
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl ErrorBody {
+    /// GitHub's message with the reasons it lists (e.g. "name already exists
+    /// on this account" under "Repository creation failed.").
+    pub fn describe(self) -> String {
+        let details: Vec<String> = self.errors.into_iter().filter_map(|e| e.message).collect();
+        if details.is_empty() {
+            self.message
+        } else {
+            format!("{} ({})", self.message, details.join("; "))
+        }
+    }
 }

@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod installations;
 pub mod oauth;
+pub mod repos;
 pub mod vending;
 pub mod webhooks;
 

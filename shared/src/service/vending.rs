@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{pause, LEASE_SECONDS};
 use crate::crypto::random::token_urlsafe;
+use crate::domain::repo::valid_login;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, RepositoryRef, DEFAULT_MIN_TTL};
-use crate::domain::{policy, AccountId, InstallationId};
+use crate::domain::{policy, AccountId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
 use crate::store::Lease;
@@ -104,19 +105,19 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendR
 /// Picks the linked installation whose GitHub account is `owner`.
 pub async fn vend_for_owner(app: &App, account: &AccountId, req: OwnerVendRequest) -> Result<InstallationToken> {
     let installation = installation_for_owner(app, account, &req.owner).await?;
-    vend(app, account, installation, req.request).await
+    vend(app, account, installation.id, req.request).await
 }
 
-pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner: &str) -> Result<InstallationId> {
-    if owner.is_empty() || owner.len() > 100 {
+/// The installation on GitHub account `owner` that is linked to `account`.
+pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner: &str) -> Result<Installation> {
+    if !valid_login(owner) {
         return Err(Error::bad_request("invalid_owner", "owner must be a GitHub login"));
     }
     app.store
         .linked_installations(account)
         .await?
-        .iter()
+        .into_iter()
         .find(|i| i.owned_by(owner))
-        .map(|i| i.id)
         .ok_or_else(|| {
             Error::forbidden(
                 "installation_not_linked",

@@ -1,0 +1,217 @@
+//! What a repository or commit request may contain, checked before GitHub
+//! is asked anything, so a commit is refused whole rather than half-way.
+
+use std::collections::HashSet;
+
+use crate::error::Error;
+
+/// At most this many files in one commit.
+pub const MAX_FILES: usize = 100;
+/// At most this many bytes in one file's content.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// At most this many bytes of content in one commit (Lambda takes 6 MB per request).
+pub const MAX_COMMIT_BYTES: usize = 4 * 1024 * 1024;
+/// The request body limit of the commits route.
+pub const MAX_COMMIT_BODY: usize = 5 * 1024 * 1024;
+
+/// GitHub's repository name alphabet.
+pub fn valid_repo_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// GitHub's login alphabet (users and organisations).
+pub fn valid_login(login: &str) -> bool {
+    !login.is_empty() && login.len() <= 39 && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The subset of `git check-ref-format` rules a branch name must meet.
+pub fn valid_branch(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('/')
+        && !name.ends_with('/')
+        && !name.ends_with('.')
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && name != "@"
+        && !name.split('/').any(|part| part.starts_with('.'))
+        && name
+            .chars()
+            .all(|c| !c.is_control() && !matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+}
+
+/// A relative path inside the repository, never escaping it or touching `.git`.
+pub fn valid_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 4096
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.eq_ignore_ascii_case(".git"))
+        && !path.chars().any(char::is_control)
+}
+
+pub fn check_repository(owner: &str, name: &str, description: Option<&str>) -> Result<(), Error> {
+    if !valid_login(owner) {
+        return Err(Error::bad_request("invalid_owner", "owner must be a GitHub login"));
+    }
+    if !valid_repo_name(name) {
+        return Err(Error::bad_request(
+            "invalid_repository_name",
+            "repository names are 1-100 of A-Z a-z 0-9 - _ .",
+        ));
+    }
+    if description.is_some_and(|d| d.len() > 350) {
+        return Err(Error::bad_request(
+            "invalid_description",
+            "descriptions are at most 350 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a commit's files: count, sizes, paths and duplicates.
+pub fn check_commit<'a>(
+    branch: &str,
+    message: &str,
+    files: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), Error> {
+    if !valid_branch(branch) {
+        return Err(Error::bad_request("invalid_branch", "not a valid branch name"));
+    }
+    if message.trim().is_empty() || message.len() > 10_000 {
+        return Err(Error::bad_request(
+            "invalid_message",
+            "the commit message must be 1-10000 bytes",
+        ));
+    }
+    let count = files.len();
+    if count == 0 {
+        return Err(Error::bad_request("no_files", "a commit needs at least one file"));
+    }
+    if count > MAX_FILES {
+        return Err(Error::Unprocessable {
+            code: "too_many_files",
+            message: format!("at most {MAX_FILES} files per commit"),
+        });
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for (path, content) in files {
+        if !valid_path(path) {
+            return Err(Error::bad_request(
+                "invalid_path",
+                format!("invalid file path {path:?}"),
+            ));
+        }
+        if !seen.insert(path) {
+            return Err(Error::Unprocessable {
+                code: "duplicate_path",
+                message: format!("{path:?} appears twice"),
+            });
+        }
+        if content.len() > MAX_FILE_BYTES {
+            return Err(Error::PayloadTooLarge { limit: MAX_FILE_BYTES });
+        }
+        total += content.len();
+    }
+    if total > MAX_COMMIT_BYTES {
+        return Err(Error::PayloadTooLarge {
+            limit: MAX_COMMIT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_follow_gits_rules() {
+        for ok in ["main", "feature/x", "release-1.2", "user@host"] {
+            assert!(valid_branch(ok), "{ok}");
+        }
+        for bad in [
+            "", "/x", "x/", "a..b", "a b", "a~1", "x.lock", "@", "a@{1}", ".hidden", "a/.b", "a:b", "a\\b",
+        ] {
+            assert!(!valid_branch(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn paths_stay_inside_the_repository() {
+        for ok in ["README.md", "src/lib.rs", ".github/workflows/ci.yml"] {
+            assert!(valid_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/",
+            ".git/config",
+            "a/.GIT/x",
+            "a\nb",
+            "./a",
+        ] {
+            assert!(!valid_path(bad), "{bad:?}");
+        }
+    }
+
+    fn files<'a>(list: &'a [(&'a str, &'a str)]) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + 'a {
+        list.iter().copied()
+    }
+
+    #[test]
+    fn commits_are_bounded_in_count_and_size() {
+        assert!(check_commit("main", "m", files(&[("a", "x")])).is_ok());
+        assert_eq!(check_commit("main", "m", files(&[])).unwrap_err().code(), "no_files");
+        assert_eq!(
+            check_commit("main", " ", files(&[("a", "x")])).unwrap_err().code(),
+            "invalid_message"
+        );
+        assert_eq!(
+            check_commit("main", "m", files(&[("a", "x"), ("a", "y")]))
+                .unwrap_err()
+                .code(),
+            "duplicate_path"
+        );
+        let many: Vec<(String, String)> = (0..=MAX_FILES).map(|i| (format!("f{i}"), String::new())).collect();
+        let err = check_commit("main", "m", many.iter().map(|(p, c)| (p.as_str(), c.as_str()))).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.code()), (422, "too_many_files"));
+        let big = "x".repeat(MAX_FILE_BYTES + 1);
+        let err = check_commit("main", "m", [("a", big.as_str())].into_iter()).unwrap_err();
+        assert_eq!(err.status().as_u16(), 413);
+        let chunk = "x".repeat(MAX_FILE_BYTES);
+        let five: Vec<(String, &str)> = (0..5).map(|i| (format!("f{i}"), chunk.as_str())).collect();
+        let err = check_commit("main", "m", five.iter().map(|(p, c)| (p.as_str(), *c))).unwrap_err();
+        assert_eq!(err.status().as_u16(), 413);
+    }
+
+    #[test]
+    fn repository_requests_are_checked() {
+        assert!(check_repository("octo-org", "web", None).is_ok());
+        assert_eq!(
+            check_repository("octo/org", "web", None).unwrap_err().code(),
+            "invalid_owner"
+        );
+        assert_eq!(
+            check_repository("octo", "a b", None).unwrap_err().code(),
+            "invalid_repository_name"
+        );
+        assert_eq!(
+            check_repository("octo", "..", None).unwrap_err().code(),
+            "invalid_repository_name"
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! Repository creation and the Git data API: what the broker needs to create
+//! a repository for a team and commit files to it as one commit.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::rest::{bearer, parse, Replay, RestClient};
+use super::{GitHubError, GitHubResult};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewRepository {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Repository {
+    pub id: u64,
+    pub name: String,
+    pub full_name: String,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Commit {
+    pub sha: String,
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
+/// One file of a commit, as UTF-8 text.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileChange {
+    pub path: String,
+    pub content: String,
+}
+
+/// A branch update GitHub may refuse because the branch moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefWrite {
+    Written,
+    /// Not a fast-forward (update) or already there (create): rebuild and retry.
+    Moved,
+}
+
+/// Everything here takes the token to act with: an installation token, or
+/// a user's token where GitHub demands one (repositories on personal accounts).
+#[async_trait]
+pub trait Repos: Send + Sync {
+    async fn create_org_repository(
+        &self,
+        token: &SecretString,
+        org: &str,
+        repo: &NewRepository,
+    ) -> GitHubResult<Repository>;
+    async fn create_user_repository(&self, token: &SecretString, repo: &NewRepository) -> GitHubResult<Repository>;
+    async fn repository(&self, token: &SecretString, owner: &str, repo: &str) -> GitHubResult<Repository>;
+    /// The branch's head commit, `None` if there is no such branch.
+    async fn branch_head(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> GitHubResult<Option<String>>;
+    /// The tree of a commit.
+    async fn commit_tree(&self, token: &SecretString, owner: &str, repo: &str, commit: &str) -> GitHubResult<String>;
+    /// A tree on top of `base_tree` with `files` written in (their blobs are
+    /// created by GitHub from the inline contents, in the same request).
+    async fn create_tree(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        base_tree: &str,
+        files: &[FileChange],
+    ) -> GitHubResult<String>;
+    async fn create_commit(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        message: &str,
+        tree: &str,
+        parent: &str,
+    ) -> GitHubResult<Commit>;
+    /// Moves the branch to `sha`, refusing anything but a fast-forward.
+    async fn update_branch(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> GitHubResult<RefWrite>;
+    async fn create_branch(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> GitHubResult<RefWrite>;
+}
+
+fn segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl RestClient {
+    fn repo_url(&self, owner: &str, repo: &str, rest: &str) -> url::Url {
+        self.api_url(&format!("repos/{}/{}/{rest}", segment(owner), segment(repo)))
+    }
+}
+
+#[derive(Deserialize)]
+struct ShaObject {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct RefObject {
+    object: ShaObject,
+}
+
+#[derive(Deserialize)]
+struct CommitObject {
+    tree: ShaObject,
+}
+
+/// 422 on a ref write means the branch moved (or already exists).
+fn ref_write(result: GitHubResult<serde_json::Value>) -> GitHubResult<RefWrite> {
+    match result {
+        Ok(_) => Ok(RefWrite::Written),
+        Err(GitHubError::Status { status: 422, .. }) => Ok(RefWrite::Moved),
+        Err(e) => Err(e),
+    }
+}
+
+#[async_trait]
+impl Repos for RestClient {
+    async fn create_org_repository(
+        &self,
+        token: &SecretString,
+        org: &str,
+        repo: &NewRepository,
+    ) -> GitHubResult<Repository> {
+        let url = self.api_url(&format!("orgs/{}/repos", segment(org)));
+        // Not replayed: a retry after a lost answer would be refused as a duplicate name.
+        let resp = self
+            .send(Replay::OnlyIfUnsent, || {
+                self.http
+                    .post(url.clone())
+                    .header("authorization", bearer(token))
+                    .json(repo)
+            })
+            .await?;
+        parse(resp, "POST /orgs/{org}/repos").await
+    }
+
+    async fn create_user_repository(&self, token: &SecretString, repo: &NewRepository) -> GitHubResult<Repository> {
+        let url = self.api_url("user/repos");
+        let resp = self
+            .send(Replay::OnlyIfUnsent, || {
+                self.http
+                    .post(url.clone())
+                    .header("authorization", bearer(token))
+                    .json(repo)
+            })
+            .await?;
+        parse(resp, "POST /user/repos").await
+    }
+
+    async fn repository(&self, token: &SecretString, owner: &str, repo: &str) -> GitHubResult<Repository> {
+        let url = self.api_url(&format!("repos/{}/{}", segment(owner), segment(repo)));
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.get(url.clone()).header("authorization", bearer(token))
+            })
+            .await?;
+        parse(resp, "GET /repos/{owner}/{repo}").await
+    }
+
+    async fn branch_head(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> GitHubResult<Option<String>> {
+        let url = self.repo_url(owner, repo, &format!("git/ref/heads/{branch}"));
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.get(url.clone()).header("authorization", bearer(token))
+            })
+            .await?;
+        match parse::<RefObject>(resp, "GET git/ref").await {
+            Ok(r) => Ok(Some(r.object.sha)),
+            Err(GitHubError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn commit_tree(&self, token: &SecretString, owner: &str, repo: &str, commit: &str) -> GitHubResult<String> {
+        let url = self.repo_url(owner, repo, &format!("git/commits/{commit}"));
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.get(url.clone()).header("authorization", bearer(token))
+            })
+            .await?;
+        Ok(parse::<CommitObject>(resp, "GET git/commits").await?.tree.sha)
+    }
+
+    async fn create_tree(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        base_tree: &str,
+        files: &[FileChange],
+    ) -> GitHubResult<String> {
+        let url = self.repo_url(owner, repo, "git/trees");
+        let entries: Vec<_> = files
+            .iter()
+            .map(|f| json!({"path": f.path, "mode": "100644", "type": "blob", "content": f.content}))
+            .collect();
+        let body = json!({"base_tree": base_tree, "tree": entries});
+        // Git objects are content-addressed: creating one twice is harmless.
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http
+                    .post(url.clone())
+                    .header("authorization", bearer(token))
+                    .json(&body)
+            })
+            .await?;
+        Ok(parse::<ShaObject>(resp, "POST git/trees").await?.sha)
+    }
+
+    async fn create_commit(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        message: &str,
+        tree: &str,
+        parent: &str,
+    ) -> GitHubResult<Commit> {
+        let url = self.repo_url(owner, repo, "git/commits");
+        let body = json!({"message": message, "tree": tree, "parents": [parent]});
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http
+                    .post(url.clone())
+                    .header("authorization", bearer(token))
+                    .json(&body)
+            })
+            .await?;
+        parse(resp, "POST git/commits").await
+    }
+
+    async fn update_branch(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> GitHubResult<RefWrite> {
+        let url = self.repo_url(owner, repo, &format!("git/refs/heads/{branch}"));
+        let body = json!({"sha": sha, "force": false});
+        // Replaying a fast-forward to the same commit is a no-op.
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http
+                    .patch(url.clone())
+                    .header("authorization", bearer(token))
+                    .json(&body)
+            })
+            .await?;
+        ref_write(parse(resp, "PATCH git/refs").await)
+    }
+
+    async fn create_branch(
+        &self,
+        token: &SecretString,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> GitHubResult<RefWrite> {
+        let url = self.repo_url(owner, repo, "git/refs");
+        let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
+        let resp = self
+            .send(Replay::OnlyIfUnsent, || {
+                self.http
+                    .post(url.clone())
+                    .header("authorization", bearer(token))
+                    .json(&body)
+            })
+            .await?;
+        ref_write(parse(resp, "POST git/refs").await)
+    }
+}

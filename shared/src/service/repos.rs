@@ -1,0 +1,199 @@
+//! Acting on GitHub for a team: creating a repository with the right token
+//! and committing files as one commit. GitHub lets an installation token
+//! create repositories in an organisation but not on a personal account,
+//! where only that user's own token can: the platform never has to know.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::connection::fresh_tokens;
+use super::vending::{self, installation_for_owner, VendRequest};
+use crate::domain::repo::{check_commit, check_repository};
+use crate::domain::{policy, AccountId, GitHubUserId, Installation};
+use crate::error::{Error, Result};
+use crate::github::repos::{Commit, FileChange, NewRepository, RefWrite, Repository};
+use crate::github::GitHubError;
+use crate::App;
+
+/// How often a commit is rebuilt on a branch that moved under it.
+const MAX_COMMIT_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRepository {
+    pub owner: String,
+    pub name: String,
+    pub private: Option<bool>,
+    pub description: Option<String>,
+}
+
+pub async fn create(app: &App, account: &AccountId, req: CreateRepository) -> Result<Repository> {
+    check_repository(&req.owner, &req.name, req.description.as_deref())?;
+    let installation = usable_installation(app, account, &req.owner).await?;
+    let repo = NewRepository {
+        name: req.name,
+        private: req.private,
+        description: req.description,
+    };
+    let created = if installation.is_organization() {
+        let token = installation_token(app, account, &installation).await?;
+        app.github
+            .create_org_repository(&token, &installation.account_login, &repo)
+            .await
+    } else {
+        let token = owner_user_token(app, &installation).await?;
+        app.github.create_user_repository(&token, &repo).await
+    };
+    created.map_err(github_refusal)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitFiles {
+    pub owner: String,
+    pub repo: String,
+    pub branch: String,
+    pub message: String,
+    pub files: Vec<FileChange>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Committed {
+    pub commit: Commit,
+    pub branch: String,
+    pub created_branch: bool,
+    /// How many times the commit was built (more than one when the branch moved).
+    pub attempts: u32,
+}
+
+/// Blobs, a tree on the head's tree, a commit, then a fast-forward of the
+/// branch (or its creation from the default branch). If the branch moved in
+/// between, everything is rebuilt on the new head: the files land together
+/// or not at all, and nobody else's commit is lost.
+pub async fn commit(app: &App, account: &AccountId, req: CommitFiles) -> Result<Committed> {
+    check_commit(
+        &req.branch,
+        &req.message,
+        req.files.iter().map(|f| (f.path.as_str(), f.content.as_str())),
+    )?;
+    if !crate::domain::repo::valid_repo_name(&req.repo) {
+        return Err(Error::bad_request(
+            "invalid_repository_name",
+            "repository names are 1-100 of A-Z a-z 0-9 - _ .",
+        ));
+    }
+    let installation = usable_installation(app, account, &req.owner).await?;
+    let token = installation_token(app, account, &installation).await?;
+    let (gh, owner, repo) = (&app.github, installation.account_login.as_str(), req.repo.as_str());
+    for attempt in 1..=MAX_COMMIT_ATTEMPTS {
+        let (parent, created_branch) = match gh
+            .branch_head(&token, owner, repo, &req.branch)
+            .await
+            .map_err(github_refusal)?
+        {
+            Some(head) => (head, false),
+            None => (default_branch_head(app, &token, owner, repo).await?, true),
+        };
+        let base_tree = gh
+            .commit_tree(&token, owner, repo, &parent)
+            .await
+            .map_err(github_refusal)?;
+        let tree = gh
+            .create_tree(&token, owner, repo, &base_tree, &req.files)
+            .await
+            .map_err(github_refusal)?;
+        let commit = gh
+            .create_commit(&token, owner, repo, &req.message, &tree, &parent)
+            .await
+            .map_err(github_refusal)?;
+        let written = if created_branch {
+            gh.create_branch(&token, owner, repo, &req.branch, &commit.sha).await
+        } else {
+            gh.update_branch(&token, owner, repo, &req.branch, &commit.sha).await
+        }
+        .map_err(github_refusal)?;
+        if written == RefWrite::Written {
+            return Ok(Committed {
+                commit,
+                branch: req.branch,
+                created_branch,
+                attempts: attempt,
+            });
+        }
+        tracing::info!(attempt, "branch moved during the commit; rebuilding on its new head");
+    }
+    Err(Error::conflict(
+        "branch_moving",
+        format!("the branch kept moving; gave up after {MAX_COMMIT_ATTEMPTS} attempts"),
+    ))
+}
+
+async fn default_branch_head(app: &App, token: &SecretString, owner: &str, repo: &str) -> Result<String> {
+    let repository = app
+        .github
+        .repository(token, owner, repo)
+        .await
+        .map_err(github_refusal)?;
+    let default = repository.default_branch.unwrap_or_else(|| "main".into());
+    app.github
+        .branch_head(token, owner, repo, &default)
+        .await
+        .map_err(github_refusal)?
+        .ok_or_else(|| Error::conflict("empty_repository", "the repository has no commit to branch from"))
+}
+
+/// The installation on `owner` linked to the account, if it may be used now.
+async fn usable_installation(app: &App, account: &AccountId, owner: &str) -> Result<Installation> {
+    let installation = installation_for_owner(app, account, owner).await?;
+    policy::require_vendable(true, Some(&installation))?;
+    Ok(installation)
+}
+
+/// The installation's token through the same vending (and cache) as the
+/// token routes, with the installation's full permissions.
+async fn installation_token(app: &App, account: &AccountId, installation: &Installation) -> Result<SecretString> {
+    Ok(vending::vend(app, account, installation.id, VendRequest::default())
+        .await?
+        .token)
+}
+
+/// The token of the GitHub user who owns a personal installation, from any
+/// platform user connected as them.
+async fn owner_user_token(app: &App, installation: &Installation) -> Result<SecretString> {
+    let github_user = GitHubUserId(installation.account_id);
+    for user in app.store.users_of_github_user(github_user).await? {
+        match fresh_tokens(app, &user).await {
+            Ok((_, tokens)) => return Ok(tokens.access_token),
+            Err(Error::ReauthorizationRequired | Error::NotFound { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::conflict(
+        "reauthorization_required",
+        format!(
+            "creating a repository on {} needs that GitHub user's own authorization: they must connect GitHub again",
+            installation.account_login
+        ),
+    ))
+}
+
+/// GitHub's refusals the platform can act on, with GitHub's reason.
+fn github_refusal(e: GitHubError) -> Error {
+    match &e {
+        GitHubError::Status { status: 422, message } => Error::Unprocessable {
+            code: "github_refused",
+            message: format!("GitHub refused: {message}"),
+        },
+        GitHubError::Status { status: 404, .. } => Error::not_found(
+            "repository_not_found",
+            "GitHub knows no such repository for this installation",
+        ),
+        GitHubError::Status { status: 403, message } => {
+            Error::forbidden("github_forbidden", format!("GitHub refused: {message}"))
+        }
+        GitHubError::Status { status: 409, message } => {
+            Error::conflict("github_conflict", format!("GitHub refused: {message}"))
+        }
+        _ => Error::GitHub(e),
+    }
+}
