@@ -30,10 +30,13 @@
 mod auth;
 mod clock;
 mod faults;
+mod git;
 mod http;
 mod installations;
 mod jwt;
+mod repos;
 mod shapes;
+mod sim_repos;
 mod state;
 mod world;
 
@@ -114,11 +117,20 @@ impl Drop for ServerTask {
 /// - `GET /app`, `GET /app/installations`, `GET /app/installations/{id}`,
 ///   `POST /app/installations/{id}/access_tokens` (app JWT)
 /// - `GET /installation/repositories`, `DELETE /installation/token` (installation token)
+/// - `POST /orgs/{org}/repos`, `POST /user/repos` (user token only),
+///   `GET /repos/{owner}/{repo}`
+/// - git database (user or installation token): `POST …/git/blobs`,
+///   `POST …/git/trees`, `POST …/git/commits`, `GET …/git/commits/{sha}`,
+///   `GET …/git/ref/{ref}` (and `GET …/git/refs/{ref}`), `POST …/git/refs`,
+///   `PATCH …/git/refs/{ref}`, under `/repos/{owner}/{repo}`
 /// - `/_sim/…` control API mirroring the methods below; `GET /_sim/health`;
 ///   `POST /_sim/faults` (`{"method"?, "path_prefix", "kind": "status" |
 ///   "rate_limit" | "delay" | "lose_answer", "status"?, "retry_after_seconds"?,
 ///   "delay_ms"?, "times"}`), `DELETE /_sim/faults`,
-///   `GET /_sim/requests?method=M&path_prefix=P` (`{"count"}`)
+///   `GET /_sim/requests?method=M&path_prefix=P` (`{"count"}`),
+///   `GET /_sim/repos/{o}/{r}/branch?name=B` (`{"head", "log"}`),
+///   `GET /_sim/repos/{o}/{r}/file?branch=B&path=P` (`{"content"}`),
+///   `POST /_sim/repos/{o}/{r}/commits` (`{"branch"?, "message", "files": {path: content}}`)
 #[derive(Clone)]
 pub struct GitHubSim {
     shared: Arc<Shared>,
@@ -209,7 +221,8 @@ impl GitHubSim {
         self.now_and(|w, _| w.remove_org_member(org, user))
     }
 
-    /// Adds a repository to an existing account; returns its id (from 100000).
+    /// Adds a repository to an existing account; returns its id (from
+    /// 100000). It has a `main` branch with one commit adding `README.md`.
     pub fn add_repo(&self, owner: &str, name: &str, private: bool) -> u64 {
         self.now_and(|w, now| w.add_repo(owner, name, private, now))
     }

@@ -10,7 +10,7 @@ use crate::world::{Account, Installation, Repo, World};
 use crate::SimConfig;
 
 /// GitHub's legacy global node id: base64 of `"0{len}:{Type}{id}"`.
-pub(crate) fn node_id(kind: &str, id: u64) -> String {
+pub(crate) fn node_id(kind: &str, id: impl std::fmt::Display) -> String {
     STANDARD.encode(format!("0{}:{kind}{id}", kind.len()))
 }
 
@@ -99,9 +99,13 @@ pub(crate) fn repo(repo: &Repo, world: &World, base: &str) -> Value {
         "private": repo.private,
         "owner": owner.map(|o| simple_user(o, base)).unwrap_or(Value::Null),
         "html_url": format!("https://github.com/{full_name}"),
-        "description": null,
+        "description": repo.description,
         "fork": false,
         "url": format!("{base}/repos/{full_name}"),
+        // The simulator speaks no git protocol; these are GitHub's own forms.
+        "clone_url": format!("https://github.com/{full_name}.git"),
+        "git_url": format!("git://github.com/{full_name}.git"),
+        "ssh_url": format!("git@github.com:{full_name}.git"),
         "visibility": if repo.private { "private" } else { "public" },
         "default_branch": "main",
         "archived": false,

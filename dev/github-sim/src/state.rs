@@ -38,6 +38,14 @@ pub enum Counter {
     UserInstallationsPages,
     /// Successful `DELETE /applications/{client_id}/grant` and `/token` calls.
     Revocations,
+    /// Repositories created through `POST /orgs/{org}/repos` or
+    /// `POST /user/repos` (HTTP 201); `add_repo` does not count.
+    RepoCreations,
+    /// Commit objects created through `POST /repos/{o}/{r}/git/commits`
+    /// (HTTP 201); `push_commit` and auto-init commits do not count.
+    Commits,
+    /// Successful (HTTP 200) `PATCH /repos/{o}/{r}/git/refs/{ref}` calls.
+    RefUpdates,
     /// Every HTTP request except those to the `/_sim/` control API, faulted
     /// ones included.
     Requests,

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::git::GitStore;
+
 /// Which repositories an installation can reach.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RepoSelection {
@@ -63,7 +65,10 @@ pub(crate) struct Repo {
     pub owner_id: u64,
     pub name: String,
     pub private: bool,
+    pub description: Option<String>,
     pub created_at: i64,
+    /// Objects and branches; no refs means "empty" (never pushed to).
+    pub git: GitStore,
 }
 
 #[derive(Clone, Debug)]
@@ -87,7 +92,7 @@ pub(crate) struct World {
     pub repos: BTreeMap<u64, Repo>,
     pub installations: BTreeMap<u64, Installation>,
     next_account_id: u64,
-    next_repo_id: u64,
+    pub(crate) next_repo_id: u64,
     next_installation_id: u64,
 }
 
@@ -124,7 +129,7 @@ impl World {
         self.accounts.values().find(|a| a.login.eq_ignore_ascii_case(login))
     }
 
-    fn account_id(&self, login: &str) -> Result<u64, WorldError> {
+    pub(crate) fn account_id(&self, login: &str) -> Result<u64, WorldError> {
         self.account_by_login(login)
             .map(|a| a.id)
             .ok_or_else(|| not_found("account", login))
@@ -195,27 +200,6 @@ impl World {
         let user_id = self.user_id(user)?;
         self.org_mut(org)?.members.retain(|m| *m != user_id);
         Ok(())
-    }
-
-    pub fn add_repo(&mut self, owner: &str, name: &str, private: bool, now: i64) -> Result<u64, WorldError> {
-        let owner_id = self.account_id(owner)?;
-        if name.is_empty() || name.contains('/') {
-            return Err(WorldError::Invalid(format!("bad repository name {name:?}")));
-        }
-        if self.repo_by_name(owner_id, name).is_some() {
-            return Err(WorldError::Invalid(format!("repository {owner}/{name} exists")));
-        }
-        let id = self.next_repo_id;
-        self.next_repo_id += 1;
-        let repo = Repo {
-            id,
-            owner_id,
-            name: name.to_owned(),
-            private,
-            created_at: now,
-        };
-        self.repos.insert(id, repo);
-        Ok(id)
     }
 
     pub(crate) fn resolve_selection(

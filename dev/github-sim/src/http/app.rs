@@ -19,7 +19,7 @@ use crate::shapes;
 use crate::state::{Counter, Shared};
 use crate::world::permission_rank;
 
-const SUSPENDED: &str = "This installation has been suspended";
+pub(crate) const SUSPENDED: &str = "This installation has been suspended";
 const REPO_NOT_ACCESSIBLE: &str =
     "There is at least one repository that does not exist or is not accessible to the parent installation.";
 const PERMS_NOT_GRANTED: &str = "The permissions requested are not granted to this installation.";

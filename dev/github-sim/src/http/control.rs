@@ -348,6 +348,9 @@ async fn counters(State(sim): Sim) -> Response {
             "user_installations_pages": st.count(Counter::UserInstallationsPages),
             "revocations": st.count(Counter::Revocations),
             "requests": st.count(Counter::Requests),
+            "repo_creations": st.count(Counter::RepoCreations),
+            "commits": st.count(Counter::Commits),
+            "ref_updates": st.count(Counter::RefUpdates),
         }),
     )
 }

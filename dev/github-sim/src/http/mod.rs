@@ -7,10 +7,15 @@
 // would only add noise to a test double.
 #![allow(clippy::result_large_err)]
 
+mod access;
 mod app;
 mod control;
+mod control_repos;
 mod faults;
+mod git;
 mod oauth;
+mod refs;
+mod repos;
 mod user;
 mod web;
 
@@ -48,7 +53,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/app/installations/{id}/access_tokens", post(app::mint))
         .route("/installation/repositories", get(app::installation_repositories))
         .route("/installation/token", delete(app::revoke_installation_token))
+        .route("/orgs/{org}/repos", post(repos::create_in_org))
+        .route("/user/repos", post(repos::create_for_user))
+        .route("/repos/{owner}/{repo}", get(repos::get_repo))
+        .route("/repos/{owner}/{repo}/git/blobs", post(git::create_blob))
+        .route("/repos/{owner}/{repo}/git/trees", post(git::create_tree))
+        .route("/repos/{owner}/{repo}/git/commits", post(git::create_commit))
+        .route("/repos/{owner}/{repo}/git/commits/{sha}", get(git::get_commit))
+        .route("/repos/{owner}/{repo}/git/ref/{*ref}", get(refs::get_ref))
+        .route("/repos/{owner}/{repo}/git/refs", post(refs::create_ref))
+        .route(
+            "/repos/{owner}/{repo}/git/refs/{*ref}",
+            get(refs::get_ref).patch(refs::update_ref),
+        )
         .merge(control::routes())
+        .merge(control_repos::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), stamp))

@@ -96,3 +96,32 @@ async fn date_header_follows_the_sim_clock_and_unknown_routes_404() {
     let resp = client().put(format!("{}/user", sim.url())).send().await.unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+#[tokio::test]
+async fn control_api_reads_and_pushes_repository_contents() {
+    let sim = sim().await;
+    sim.add_user("octocat");
+    sim.add_repo("octocat", "hello", true);
+    let body = json!({"branch": "dev/x", "message": "Seed", "files": {"a/b.txt": "hi"}});
+    let (status, pushed) = post(&sim, "/_sim/repos/octocat/hello/commits", body).await;
+    assert_eq!(status, 201, "{pushed}");
+    let sha = pushed["sha"].as_str().unwrap();
+    assert_eq!(sim.branch_head("octocat", "hello", "dev/x").as_deref(), Some(sha));
+
+    let (status, branch, _) = get(&sim, "/_sim/repos/octocat/hello/branch?name=dev/x", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(branch, json!({"head": sha, "log": ["Seed"]}));
+    let (_, main, _) = get(&sim, "/_sim/repos/octocat/hello/branch", "").await;
+    assert_eq!(main["log"], json!(["Initial commit"]));
+    let (status, file, _) = get(&sim, "/_sim/repos/octocat/hello/file?branch=dev/x&path=a/b.txt", "").await;
+    assert_eq!((status, file), (200, json!({"content": "hi"})));
+    assert_eq!(
+        get(&sim, "/_sim/repos/octocat/hello/file?path=a/b.txt", "").await.0,
+        404
+    );
+    assert_eq!(get(&sim, "/_sim/repos/octocat/nope/branch", "").await.0, 404);
+    let missing = json!({"message": "m", "files": {}});
+    assert_eq!(post(&sim, "/_sim/repos/octocat/nope/commits", missing).await.0, 404);
+    // Control requests are not counted.
+    assert_eq!(sim.count(Counter::Requests), 0);
+}

@@ -4,7 +4,9 @@
 mod app;
 mod control;
 mod faults;
+mod git;
 mod oauth;
+mod repos;
 mod user;
 
 use github_sim::{GitHubSim, SimConfig};
@@ -120,4 +122,23 @@ pub fn assert_gh_error(body: &Value, status: u16, message: &str) {
     assert_eq!(body["message"], message, "{body}");
     assert_eq!(body["status"], status.to_string(), "{body}");
     assert_eq!(body["documentation_url"], "https://docs.github.com/rest");
+}
+
+/// Sends `method path` with a JSON body and an optional bearer token;
+/// returns status and JSON body (Null if none).
+pub async fn send(sim: &GitHubSim, method: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = client().request(method, format!("{}{path}", sim.url())).json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+/// An installation token minted with `body` (e.g. scoped down); asserts 201.
+pub async fn installation_token(sim: &GitHubSim, installation: u64, body: Option<Value>) -> String {
+    let (status, minted) = mint(sim, installation, &jwt(sim), body).await;
+    assert_eq!(status, 201, "{minted}");
+    minted["token"].as_str().unwrap().to_owned()
 }
