@@ -116,8 +116,15 @@ async fn disconnecting_revokes_the_grant_on_github_and_forgets_the_tokens() {
         app.frontend(&alice, "GET", "/github/user", None).await.body,
         json!({"connected": false})
     );
+    let connection = app
+        .scan()
+        .await
+        .into_iter()
+        .find(|i| i["pk"].as_s().unwrap() == "USER#alice")
+        .unwrap();
     assert!(
-        !app.table_dump().await.contains("USER#alice"),
-        "the connection item is gone"
+        !connection.contains_key("access_token") && !connection.contains_key("refresh_token"),
+        "tokens are gone"
     );
+    assert!(!connection.contains_key("gsi1pk"), "and out of the GitHub-user index");
 }

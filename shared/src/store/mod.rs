@@ -9,6 +9,7 @@
 //! atomic; the adapters implement that with conditions or transactions.
 
 pub mod dynamo;
+pub mod embedded;
 mod records;
 
 use async_trait::async_trait;

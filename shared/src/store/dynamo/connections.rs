@@ -131,7 +131,10 @@ impl Connections for DynamoStore {
             .send()
             .await
             .map_err(super::backend)?;
-        out.item.map(|item| self.connection_from_item(item)).transpose()
+        out.item
+            .filter(|item| !item.contains_key("disconnected"))
+            .map(|item| self.connection_from_item(item))
+            .transpose()
     }
 
     async fn put_connection(&self, c: &NewConnection) -> StoreResult<()> {
@@ -142,18 +145,35 @@ impl Connections for DynamoStore {
         u.set("login", Some(s(&c.login)));
         u.set("gsi1pk", Some(s(keys::github_user_index(c.github_user_id))));
         u.set("gsi1sk", Some(s(format!("USER#{}", c.user))));
+        u.set("disconnected", None);
         self.write_versioned(key, u, None).await.map(drop)
     }
 
+    /// Keeps the item, tokenless and out of the index: deleting it would
+    /// restart its version, and a refresh that began before the disconnect
+    /// could then land on a later reconnect's grant.
     async fn delete_connection(&self, user: &UserId) -> StoreResult<()> {
-        self.client
-            .delete_item()
+        let key = keys::connection(user);
+        let mut u = self.token_update(&key, None);
+        u.set("gsi1pk", None);
+        u.set("gsi1sk", None);
+        u.set(
+            "disconnected",
+            Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+        );
+        // Only an existing connection is marked; none is not an error.
+        let written = self
+            .client
+            .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::connection(user)))
+            .set_key(Some(key))
+            .update_expression(format!("{} ADD version :one", u.expression()))
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(u.names.into_iter().collect()))
+            .set_expression_attribute_values(Some(u.values.into_iter().chain([(":one".to_owned(), n(1))]).collect()))
             .send()
-            .await
-            .map_err(super::backend)?;
-        Ok(())
+            .await;
+        super::conditional(written).map(drop)
     }
 
     async fn users_of_github_user(&self, github_user: GitHubUserId) -> StoreResult<Vec<UserId>> {

@@ -1,0 +1,155 @@
+//! Installations, links and their removal. As in the DynamoDB table, an
+//! installation's partition (`INST#id`) holds its record, its links as seen
+//! from it and its cached tokens; here uninstalling (tombstone, links in both
+//! directions, tokens) is a single transaction rather than a sequence.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+
+use super::keys::{self, TOKEN_PREFIX};
+use super::records::{LinkItem, MetaItem};
+use super::EmbeddedStore;
+use crate::clock::UnixTime;
+use crate::domain::{AccountId, Installation, InstallationId};
+use crate::store::{Installations, StoreResult, Upsert};
+
+/// The installation ids an account's links name, in sort-key order.
+fn linked_ids(sort_keys: &[String]) -> impl Iterator<Item = InstallationId> + '_ {
+    sort_keys
+        .iter()
+        .filter_map(|sk| sk.strip_prefix("INST#").and_then(InstallationId::parse))
+}
+
+#[async_trait]
+impl Installations for EmbeddedStore {
+    async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert> {
+        let key = keys::installation(installation.id);
+        let record = MetaItem::Installation(installation.clone());
+        self.write(move |w| {
+            if MetaItem::is_tombstone(&w.get(&key)?) {
+                return Ok(Upsert::Gone);
+            }
+            w.put(&key, &record).map(|()| Upsert::Written)
+        })
+        .await
+    }
+
+    async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert> {
+        let key = keys::installation(id);
+        let login = login.to_owned();
+        self.write(move |w| match w.get::<MetaItem>(&key)? {
+            Some(MetaItem::Installation(mut installation)) => {
+                installation.account_login = login;
+                w.put(&key, &MetaItem::Installation(installation))
+                    .map(|()| Upsert::Written)
+            }
+            // Unknown or a tombstone.
+            _ => Ok(Upsert::Gone),
+        })
+        .await
+    }
+
+    async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>> {
+        let key = keys::installation(id);
+        let record = self.read(move |r| r.get::<MetaItem>(&key)).await?;
+        Ok(record.and_then(MetaItem::live))
+    }
+
+    async fn delete_installation(&self, id: InstallationId, now: UnixTime) -> StoreResult<()> {
+        self.write(move |w| {
+            w.put(&keys::installation(id), &MetaItem::Tombstone { id, deleted_at: now })?;
+            let pk = keys::installation_pk(id);
+            for sk in w.sort_keys(&pk, "")? {
+                if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
+                    w.delete(&keys::link_from_account(&account, id))?;
+                    w.delete(&keys::link_from_installation(id, &account))?;
+                } else if let Some(scope_key) = sk.strip_prefix(TOKEN_PREFIX) {
+                    w.delete(&keys::token(id, scope_key))?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {
+        let account = account.clone();
+        let installation = installation.clone();
+        self.write(move |w| {
+            let id = installation.id;
+            let record_key = keys::installation(id);
+            if MetaItem::is_tombstone(&w.get(&record_key)?) {
+                return Ok(Upsert::Gone);
+            }
+            let link = LinkItem {
+                account: account.clone(),
+                installation_id: id,
+            };
+            w.put(&record_key, &MetaItem::Installation(installation))?;
+            w.put(&keys::link_from_account(&account, id), &link)?;
+            w.put(&keys::link_from_installation(id, &account), &link)?;
+            Ok(Upsert::Written)
+        })
+        .await
+    }
+
+    async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool> {
+        let forward = keys::link_from_account(account, installation);
+        let reverse = keys::link_from_installation(installation, account);
+        self.write(move |w| {
+            // As the DynamoDB transaction: nothing happens unless the
+            // account's side of the link exists.
+            if !w.exists(&forward)? {
+                return Ok(false);
+            }
+            w.delete(&forward)?;
+            w.delete(&reverse)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>> {
+        let pk = keys::account_pk(account);
+        let mut found = self
+            .read(move |r| {
+                let links = r.sort_keys(&pk, "INST#")?;
+                let mut found = Vec::new();
+                for id in linked_ids(&links) {
+                    if let Some(installation) = r.get::<MetaItem>(&keys::installation(id))?.and_then(MetaItem::live) {
+                        found.push(installation);
+                    }
+                }
+                Ok(found)
+            })
+            .await?;
+        found.sort_by_key(|i| i.id);
+        Ok(found)
+    }
+
+    async fn links_among(
+        &self,
+        accounts: &[AccountId],
+        installations: &[InstallationId],
+    ) -> StoreResult<Vec<(AccountId, InstallationId)>> {
+        if installations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: HashSet<InstallationId> = installations.iter().copied().collect();
+        let accounts = accounts.to_vec();
+        self.read(move |r| {
+            let mut found = Vec::new();
+            for account in accounts {
+                let links = r.sort_keys(&keys::account_pk(&account), "INST#")?;
+                found.extend(
+                    linked_ids(&links)
+                        .filter(|id| wanted.contains(id))
+                        .map(|id| (account.clone(), id)),
+                );
+            }
+            Ok(found)
+        })
+        .await
+    }
+}

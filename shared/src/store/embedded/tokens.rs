@@ -1,0 +1,162 @@
+//! Cached installation tokens, one item per installation and scope, with a
+//! mint lease so that all callers together mint once per scope.
+
+use async_trait::async_trait;
+
+use super::keys::{self, Key, TOKEN_PREFIX};
+use super::records::{LeaseField, MetaItem, SealedInstallationToken, TokenItem};
+use super::EmbeddedStore;
+use crate::clock::UnixTime;
+use crate::domain::tokens::InstallationToken;
+use crate::domain::{AccountId, InstallationId};
+use crate::store::{CachedToken, Lease, StoreResult, TokenCache, VendSnapshot};
+
+/// How long an expired token item lingers before a purge may remove it.
+const KEEP_AFTER_EXPIRY: i64 = 3600;
+
+impl EmbeddedStore {
+    fn cached_from_item(&self, key: &Key, item: TokenItem) -> StoreResult<CachedToken> {
+        let token = match item.token {
+            None => None,
+            Some(t) => Some(InstallationToken {
+                token: self.open_sealed(key, "token", &t.token)?,
+                expires_at: t.expires_at,
+                permissions: t.permissions,
+                repository_selection: t.repository_selection,
+                repositories: t.repositories,
+            }),
+        };
+        Ok(CachedToken {
+            token,
+            lease_until: item.lease.map(|l| l.until),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenCache for EmbeddedStore {
+    async fn vend_snapshot(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        scope_key: &str,
+    ) -> StoreResult<VendSnapshot> {
+        let link_key = keys::link_from_account(account, installation);
+        let record_key = keys::installation(installation);
+        let token_key = keys::token(installation, scope_key);
+        let in_txn = token_key.clone();
+        // One read transaction: the three items as of one instant.
+        let (linked, record, cached) = self
+            .read(move |r| {
+                Ok((
+                    r.exists(&link_key)?,
+                    r.get::<MetaItem>(&record_key)?,
+                    r.get::<TokenItem>(&in_txn)?,
+                ))
+            })
+            .await?;
+        Ok(VendSnapshot {
+            linked,
+            installation: record.and_then(MetaItem::live),
+            cached: cached.map(|c| self.cached_from_item(&token_key, c)).transpose()?,
+        })
+    }
+
+    async fn cached_token(&self, installation: InstallationId, scope_key: &str) -> StoreResult<Option<CachedToken>> {
+        let key = keys::token(installation, scope_key);
+        let in_txn = key.clone();
+        let item = self.read(move |r| r.get::<TokenItem>(&in_txn)).await?;
+        item.map(|i| self.cached_from_item(&key, i)).transpose()
+    }
+
+    async fn lease_mint(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+        fresh_until: UnixTime,
+    ) -> StoreResult<bool> {
+        let key = keys::token(installation, scope_key);
+        let lease = lease.clone();
+        self.write(move |w| {
+            // Like the DynamoDB `UpdateItem`, this creates the item if absent.
+            let mut item = w.get::<TokenItem>(&key)?.unwrap_or_default();
+            let stored_is_fresh = item.token.as_ref().is_some_and(|t| t.expires_at >= fresh_until);
+            if !LeaseField::is_free(&item.lease, lease.now) || stored_is_fresh {
+                return Ok(false);
+            }
+            item.expire_at.get_or_insert(lease.until + KEEP_AFTER_EXPIRY);
+            item.lease = Some(LeaseField {
+                owner: lease.owner,
+                until: lease.until,
+            });
+            w.put(&key, &item).map(|()| true)
+        })
+        .await
+    }
+
+    async fn store_minted(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+        token: &InstallationToken,
+    ) -> StoreResult<bool> {
+        let key = keys::token(installation, scope_key);
+        let sealed = SealedInstallationToken {
+            token: self.seal(&key, "token", &token.token),
+            expires_at: token.expires_at,
+            permissions: token.permissions.clone(),
+            repository_selection: token.repository_selection.clone(),
+            repositories: token.repositories.clone(),
+        };
+        let owner = lease.owner.clone();
+        self.write(move |w| {
+            // Gone (dropped, or the installation deleted) or leased by
+            // someone else since: nothing is written.
+            let Some(mut item) = w.get::<TokenItem>(&key)? else {
+                return Ok(false);
+            };
+            if !LeaseField::is_held_by(&item.lease, &owner) {
+                return Ok(false);
+            }
+            item.expire_at = Some(sealed.expires_at + KEEP_AFTER_EXPIRY);
+            item.token = Some(sealed);
+            item.lease = None;
+            w.put(&key, &item).map(|()| true)
+        })
+        .await
+    }
+
+    async fn release_mint_lease(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        lease: &Lease,
+    ) -> StoreResult<()> {
+        let key = keys::token(installation, scope_key);
+        let owner = lease.owner.clone();
+        self.write(move |w| {
+            if let Some(mut item) = w.get::<TokenItem>(&key)? {
+                if LeaseField::is_held_by(&item.lease, &owner) {
+                    item.lease = None;
+                    w.put(&key, &item)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()> {
+        self.write(move |w| {
+            for sk in w.sort_keys(&keys::installation_pk(installation), TOKEN_PREFIX)? {
+                if let Some(scope_key) = sk.strip_prefix(TOKEN_PREFIX) {
+                    w.delete(&keys::token(installation, scope_key))?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}
