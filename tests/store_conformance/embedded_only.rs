@@ -1,0 +1,70 @@
+//! Conformance scenarios: the embedded store only.
+
+use super::*;
+
+#[tokio::test]
+async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broker.redb");
+    let key = sealer();
+    let a = account("team-a");
+    let tokens = user_tokens();
+    let state = oauth_state("s", "alice", 2_000);
+    let (token, version) = {
+        let store = EmbeddedStore::open(&path, key.clone()).unwrap();
+        store.put_oauth_state(&state).await.unwrap();
+        store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
+        store.link(&a, &installation(1)).await.unwrap();
+        store.upsert_installation(&installation(2)).await.unwrap();
+        store.delete_installation(InstallationId(2), 1_500).await.unwrap();
+        assert_eq!(store.claim_delivery("d", 1000, 1060).await.unwrap(), Claim::Claimed);
+        store.finish_delivery("d", 1001).await.unwrap();
+        let token = mint(&store, 1, "s", 5_000).await;
+        let version = store.get_connection(&user("alice")).await.unwrap().unwrap().version;
+        (token, version)
+    };
+
+    let store = EmbeddedStore::open(&path, key).unwrap();
+
+    let taken = store.take_oauth_state("s").await.unwrap().unwrap();
+    assert_eq!(taken.pkce_verifier.expose_secret(), state.pkce_verifier.expose_secret());
+    let connection = store.get_connection(&user("alice")).await.unwrap().unwrap();
+    assert_same_user_tokens(connection.tokens.as_ref().unwrap(), &tokens);
+    assert_eq!(connection.version, version);
+    assert_eq!(
+        store.users_of_github_user(GitHubUserId(7)).await.unwrap(),
+        [user("alice")]
+    );
+    assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
+    let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();
+    assert_same_installation_token(snapshot.cached.unwrap().token.as_ref().unwrap(), &token);
+    assert_eq!(store.upsert_installation(&installation(2)).await.unwrap(), Upsert::Gone);
+    assert_eq!(store.claim_delivery("d", 9_000, 9_060).await.unwrap(), Claim::Duplicate);
+}
+
+#[tokio::test]
+async fn the_embedded_store_does_not_open_tokens_sealed_under_another_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broker.redb");
+    {
+        let store = EmbeddedStore::open(&path, sealer()).unwrap();
+        store
+            .put_connection(&connection("alice", 7, &user_tokens()))
+            .await
+            .unwrap();
+    }
+
+    let store = EmbeddedStore::open(&path, sealer()).unwrap();
+
+    let read = store.get_connection(&user("alice")).await;
+    assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+}
+
+#[tokio::test]
+async fn the_embedded_store_file_is_opened_by_one_store_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broker.redb");
+    let _open = EmbeddedStore::open(&path, sealer()).unwrap();
+
+    assert!(EmbeddedStore::open(&path, sealer()).is_err());
+}

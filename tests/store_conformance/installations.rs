@@ -1,0 +1,163 @@
+//! Conformance scenarios: installations and links.
+
+use super::*;
+
+pub(super) async fn an_upserted_installation_reads_back(store: &dyn Store) {
+    assert_eq!(store.get_installation(InstallationId(1)).await.unwrap(), None);
+
+    assert_eq!(
+        store.upsert_installation(&installation(1)).await.unwrap(),
+        Upsert::Written
+    );
+    assert_eq!(
+        store.get_installation(InstallationId(1)).await.unwrap(),
+        Some(installation(1))
+    );
+
+    let mut suspended = installation(1);
+    suspended.status = InstallationStatus::Suspended;
+    suspended.repository_selection = "selected".into();
+    suspended.permissions.insert("issues".into(), "read".into());
+    assert_eq!(store.upsert_installation(&suspended).await.unwrap(), Upsert::Written);
+    assert_eq!(
+        store.get_installation(InstallationId(1)).await.unwrap(),
+        Some(suspended)
+    );
+}
+
+pub(super) async fn renaming_changes_the_login_and_an_unknown_installation_is_gone(store: &dyn Store) {
+    let id = InstallationId(1);
+    assert_eq!(
+        store.rename_installation_account(id, "new-org").await.unwrap(),
+        Upsert::Gone
+    );
+    assert_eq!(
+        store.get_installation(id).await.unwrap(),
+        None,
+        "a rename creates nothing"
+    );
+    store.upsert_installation(&installation(1)).await.unwrap();
+
+    assert_eq!(
+        store.rename_installation_account(id, "new-org").await.unwrap(),
+        Upsert::Written
+    );
+
+    let renamed = store.get_installation(id).await.unwrap().unwrap();
+    assert_eq!(renamed.account_login, "new-org");
+    assert_eq!(renamed.permissions, installation(1).permissions);
+}
+
+pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(store: &dyn Store) {
+    let (a, b, c) = (account("team-a"), account("team-b"), account("team-c"));
+    for (team, id) in [(&a, 1), (&b, 1), (&a, 2)] {
+        store.link(team, &installation(id)).await.unwrap();
+    }
+    for (id, scope) in [(1, "s1"), (1, "s2"), (2, "s1")] {
+        mint(store, id, scope, 5_000).await;
+    }
+    let id = InstallationId(1);
+
+    store.delete_installation(id, 4_000).await.unwrap();
+
+    assert_eq!(store.get_installation(id).await.unwrap(), None);
+    assert_eq!(store.upsert_installation(&installation(1)).await.unwrap(), Upsert::Gone);
+    assert_eq!(store.link(&c, &installation(1)).await.unwrap(), Upsert::Gone);
+    assert_eq!(store.rename_installation_account(id, "x").await.unwrap(), Upsert::Gone);
+    assert_eq!(store.get_installation(id).await.unwrap(), None, "still a tombstone");
+    assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [2]);
+    assert_eq!(ids(&store.linked_installations(&b).await.unwrap()), [0u64; 0]);
+    assert_eq!(
+        store
+            .links_among(&[a.clone(), b.clone(), c.clone()], &[id])
+            .await
+            .unwrap(),
+        []
+    );
+    assert!(!store.unlink(&a, id).await.unwrap(), "no link left to remove");
+    for scope in ["s1", "s2"] {
+        assert!(store.cached_token(id, scope).await.unwrap().is_none());
+    }
+    assert!(store.cached_token(InstallationId(2), "s1").await.unwrap().is_some());
+    let snapshot = store.vend_snapshot(&a, id, "s1").await.unwrap();
+    assert!(!snapshot.linked && snapshot.installation.is_none() && snapshot.cached.is_none());
+}
+
+pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dyn Store) {
+    let a = account("team-a");
+
+    assert_eq!(store.link(&a, &installation(1)).await.unwrap(), Upsert::Written);
+    assert_eq!(store.link(&a, &installation(1)).await.unwrap(), Upsert::Written);
+
+    assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
+    assert_eq!(
+        store.get_installation(InstallationId(1)).await.unwrap(),
+        Some(installation(1))
+    );
+    assert_eq!(
+        store
+            .links_among(std::slice::from_ref(&a), &[InstallationId(1)])
+            .await
+            .unwrap(),
+        [(a.clone(), InstallationId(1))]
+    );
+    let mut renamed = installation(1);
+    renamed.account_login = "renamed".into();
+    assert_eq!(store.link(&a, &renamed).await.unwrap(), Upsert::Written);
+    assert_eq!(store.get_installation(InstallationId(1)).await.unwrap(), Some(renamed));
+}
+
+pub(super) async fn unlink_says_whether_it_removed_a_link(store: &dyn Store) {
+    let (a, id) = (account("team-a"), InstallationId(1));
+    assert!(!store.unlink(&a, id).await.unwrap());
+    store.link(&a, &installation(1)).await.unwrap();
+
+    assert!(store.unlink(&a, id).await.unwrap());
+    assert!(!store.unlink(&a, id).await.unwrap());
+
+    assert_eq!(store.linked_installations(&a).await.unwrap(), []);
+    assert!(!store.vend_snapshot(&a, id, "s").await.unwrap().linked);
+    assert!(
+        store.get_installation(id).await.unwrap().is_some(),
+        "the installation stays"
+    );
+}
+
+pub(super) async fn linked_installations_lists_an_accounts_installations_by_id(store: &dyn Store) {
+    let (a, b) = (account("team-a"), account("team-b"));
+    for id in [30, 4, 100] {
+        store.link(&a, &installation(id)).await.unwrap();
+    }
+    store.link(&b, &installation(4)).await.unwrap();
+    store.upsert_installation(&installation(7)).await.unwrap();
+
+    assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [4, 30, 100]);
+    assert_eq!(ids(&store.linked_installations(&b).await.unwrap()), [4]);
+    assert_eq!(
+        ids(&store.linked_installations(&account("team-c")).await.unwrap()),
+        [0u64; 0]
+    );
+}
+
+pub(super) async fn links_among_finds_which_of_the_accounts_link_which_installations(store: &dyn Store) {
+    let (a, b, c, d) = (
+        account("team-a"),
+        account("team-b"),
+        account("team-c"),
+        account("team-d"),
+    );
+    for (team, id) in [(&a, 1), (&a, 2), (&b, 2), (&c, 3)] {
+        store.link(team, &installation(id)).await.unwrap();
+    }
+    let (two, three) = (InstallationId(2), InstallationId(3));
+
+    let mut found = store
+        .links_among(&[a.clone(), b.clone(), d.clone()], &[two, three])
+        .await
+        .unwrap();
+    found.sort();
+
+    assert_eq!(found, [(a.clone(), two), (b.clone(), two)]);
+    assert_eq!(store.links_among(&[a.clone(), b, c], &[]).await.unwrap(), []);
+    assert_eq!(store.links_among(&[], &[two]).await.unwrap(), []);
+}

@@ -1,0 +1,166 @@
+//! Store conformance: one set of scenarios over the `Store` port, run against
+//! every implementation (DynamoDB through moto, the embedded redb store in a
+//! temporary folder), so that both keep the guarantees the traits promise.
+//!
+//! Each scenario is written once, over `&dyn Store`; `conformance!` makes one
+//! test per scenario and implementation: `store_conformance::dynamo::…` and
+//! `store_conformance::embedded::…`. Times are explicit numbers (leases carry
+//! their own `now`), so nothing sleeps.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use broker::crypto::random::token_urlsafe;
+use broker::crypto::TokenSealer;
+use broker::domain::oauth::OAuthState;
+use broker::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
+use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
+use broker::store::dynamo::DynamoStore;
+use broker::store::embedded::EmbeddedStore;
+use broker::store::{
+    Claim, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, StoreError, TokenCache,
+    Upsert,
+};
+use futures::future::join_all;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::helpers::{app::sdk_config, table};
+
+/// A store under test, and where to look at what it keeps at rest.
+struct Subject {
+    store: Box<dyn Store>,
+    at_rest: AtRest,
+}
+
+enum AtRest {
+    Dynamo {
+        client: aws_sdk_dynamodb::Client,
+        table: String,
+    },
+    Embedded {
+        path: PathBuf,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Subject {
+    async fn dynamo() -> Self {
+        let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+        let table = format!("conformance-{}", &token_urlsafe()[..12]);
+        table::create(&client, &table).await;
+        Self {
+            store: Box::new(DynamoStore::new(client.clone(), &table, sealer())),
+            at_rest: AtRest::Dynamo { client, table },
+        }
+    }
+
+    async fn embedded() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broker.redb");
+        Self {
+            store: Box::new(EmbeddedStore::open(&path, sealer()).unwrap()),
+            at_rest: AtRest::Embedded { path, _dir: dir },
+        }
+    }
+
+    /// Everything the backend holds, to search for secrets: the raw database
+    /// file, or every item of the table as the SDK prints it.
+    async fn raw(&self) -> Vec<u8> {
+        match &self.at_rest {
+            AtRest::Embedded { path, .. } => std::fs::read(path).unwrap(),
+            AtRest::Dynamo { client, table } => {
+                let mut items = Vec::new();
+                let mut start = None;
+                loop {
+                    let scan = client.scan().table_name(table).set_exclusive_start_key(start);
+                    let out = scan.send().await.unwrap();
+                    items.extend(out.items.unwrap_or_default());
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        return format!("{items:?}").into_bytes();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One `#[tokio::test]` per scenario and implementation. Scenarios listed
+/// under `store` take `&dyn Store`; those under `subject` look at rest too.
+macro_rules! conformance {
+    (store: [$($(#[$attr:meta])* $scenario:ident),* $(,)?], subject: [$($at_rest:ident),* $(,)?] $(,)?) => {
+        conformance!(@implementation dynamo, [$($(#[$attr])* $scenario),*], [$($at_rest),*]);
+        conformance!(@implementation embedded, [$($(#[$attr])* $scenario),*], [$($at_rest),*]);
+    };
+    (@implementation $implementation:ident, [$($(#[$attr:meta])* $scenario:ident),*], [$($at_rest:ident),*]) => {
+        mod $implementation {
+            $(
+                $(#[$attr])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let subject = super::Subject::$implementation().await;
+                    super::$scenario(&*subject.store).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $at_rest() {
+                    super::$at_rest(&super::Subject::$implementation().await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    store: [
+        an_oauth_state_is_taken_once,
+        of_sixteen_concurrent_takes_of_an_oauth_state_exactly_one_gets_it,
+        an_oauth_state_id_cannot_be_put_twice,
+        an_expired_oauth_state_is_still_handed_back_for_the_caller_to_refuse,
+        a_connection_reads_back_as_it_was_stored,
+        put_connection_bumps_the_version_so_a_refresh_of_the_old_grant_is_refused,
+        the_refresh_lease_is_exclusive_until_it_runs_out,
+        only_the_owner_releases_a_refresh_lease,
+        completing_a_refresh_releases_the_lease,
+        require_reauthorization_drops_the_tokens_and_keeps_the_login,
+        users_of_a_github_user_are_every_platform_user_connected_to_it,
+        a_refresh_in_flight_across_a_disconnect_and_reconnect_does_not_land,
+        an_upserted_installation_reads_back,
+        renaming_changes_the_login_and_an_unknown_installation_is_gone,
+        a_deleted_installation_is_gone_with_its_links_and_tokens,
+        linking_is_idempotent_and_stores_the_installation,
+        unlink_says_whether_it_removed_a_link,
+        linked_installations_lists_an_accounts_installations_by_id,
+        links_among_finds_which_of_the_accounts_link_which_installations,
+        vend_snapshot_sees_the_link_the_installation_and_the_token_in_one_call,
+        a_mint_lease_is_refused_while_another_runs_or_a_fresh_token_is_stored,
+        a_mint_lease_that_ran_out_can_be_taken_and_its_old_holder_stores_nothing,
+        only_the_owner_releases_a_mint_lease,
+        dropping_cached_tokens_removes_every_scope_of_that_installation_only,
+        a_delivery_is_claimed_once_and_is_a_duplicate_once_finished,
+        of_ten_concurrent_claims_of_a_delivery_exactly_one_wins,
+        a_released_delivery_can_be_claimed_again,
+        a_delivery_whose_claim_ran_out_can_be_claimed_again,
+    ],
+    subject: [nothing_secret_is_kept_in_plaintext],
+}
+
+mod at_rest;
+mod connections;
+mod embedded_only;
+mod installations;
+mod oauth;
+mod token_cache;
+mod values;
+mod webhook_deliveries;
+
+use at_rest::*;
+use connections::*;
+use installations::*;
+use oauth::*;
+use token_cache::*;
+use values::*;
+use webhook_deliveries::*;

@@ -1,0 +1,148 @@
+//! Conformance scenarios: the token cache.
+
+use super::*;
+
+pub(super) async fn vend_snapshot_sees_the_link_the_installation_and_the_token_in_one_call(store: &dyn Store) {
+    let (a, id) = (account("team-a"), InstallationId(1));
+    let empty = store.vend_snapshot(&a, id, "s").await.unwrap();
+    assert!(!empty.linked && empty.installation.is_none() && empty.cached.is_none());
+    store.link(&a, &installation(1)).await.unwrap();
+    let token = mint(store, 1, "s", 5_000).await;
+
+    let snapshot = store.vend_snapshot(&a, id, "s").await.unwrap();
+
+    assert!(snapshot.linked);
+    assert_eq!(snapshot.installation, Some(installation(1)));
+    let cached = snapshot.cached.unwrap();
+    assert_eq!(cached.lease_until, None);
+    assert_same_installation_token(cached.token.as_ref().unwrap(), &token);
+    let other_account = store.vend_snapshot(&account("team-b"), id, "s").await.unwrap();
+    assert!(!other_account.linked && other_account.installation.is_some() && other_account.cached.is_some());
+    assert!(store
+        .vend_snapshot(&a, id, "other-scope")
+        .await
+        .unwrap()
+        .cached
+        .is_none());
+}
+
+pub(super) async fn a_mint_lease_is_refused_while_another_runs_or_a_fresh_token_is_stored(store: &dyn Store) {
+    let id = InstallationId(1);
+    let first = lease("a", 1000, 1030);
+    assert!(store.lease_mint(id, "s", &first, 1600).await.unwrap());
+    let leased = store.cached_token(id, "s").await.unwrap().unwrap();
+    assert!(leased.token.is_none());
+    assert_eq!(leased.lease_until, Some(1030));
+
+    let other = lease("b", 1010, 1040);
+    assert!(!store.lease_mint(id, "s", &other, 1600).await.unwrap());
+    assert!(
+        !store.lease_mint(id, "s", &lease("b", 1030, 1060), 1600).await.unwrap(),
+        "held at its last second"
+    );
+    assert!(!store
+        .store_minted(id, "s", &other, &installation_token(5_000, None))
+        .await
+        .unwrap());
+    let token = installation_token(5_000, repositories());
+    assert!(store.store_minted(id, "s", &first, &token).await.unwrap());
+    let stored = store.cached_token(id, "s").await.unwrap().unwrap();
+    assert_eq!(stored.lease_until, None);
+    assert_same_installation_token(stored.token.as_ref().unwrap(), &token);
+
+    // The stored token expires at 5000: fresh enough for anyone needing it until then.
+    let third = lease("c", 1040, 1070);
+    assert!(!store.lease_mint(id, "s", &third, 4_000).await.unwrap());
+    assert!(!store.lease_mint(id, "s", &third, 5_000).await.unwrap());
+    assert!(store.lease_mint(id, "s", &third, 5_001).await.unwrap());
+    let releasing = store.cached_token(id, "s").await.unwrap().unwrap();
+    assert_eq!(releasing.lease_until, Some(1070));
+    assert!(
+        releasing.token.is_some(),
+        "the old token stays readable while a new one is minted"
+    );
+    let next = installation_token(8_600, None);
+    assert!(store.store_minted(id, "s", &third, &next).await.unwrap());
+    assert_same_installation_token(
+        store
+            .cached_token(id, "s")
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .as_ref()
+            .unwrap(),
+        &next,
+    );
+}
+
+pub(super) async fn a_mint_lease_that_ran_out_can_be_taken_and_its_old_holder_stores_nothing(store: &dyn Store) {
+    let id = InstallationId(1);
+    let (first, second) = (lease("a", 1000, 1030), lease("b", 1031, 1061));
+    assert!(store.lease_mint(id, "s", &first, 1600).await.unwrap());
+
+    assert!(store.lease_mint(id, "s", &second, 1600).await.unwrap());
+
+    assert!(!store
+        .store_minted(id, "s", &first, &installation_token(5_000, None))
+        .await
+        .unwrap());
+    let token = installation_token(5_001, None);
+    assert!(store.store_minted(id, "s", &second, &token).await.unwrap());
+    assert_same_installation_token(
+        store
+            .cached_token(id, "s")
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .as_ref()
+            .unwrap(),
+        &token,
+    );
+}
+
+pub(super) async fn only_the_owner_releases_a_mint_lease(store: &dyn Store) {
+    let id = InstallationId(1);
+    let held = lease("a", 1000, 1030);
+    assert!(store.lease_mint(id, "s", &held, 1600).await.unwrap());
+
+    store
+        .release_mint_lease(id, "s", &lease("b", 1000, 1030))
+        .await
+        .unwrap();
+    assert!(!store.lease_mint(id, "s", &lease("c", 1010, 1040), 1600).await.unwrap());
+
+    store.release_mint_lease(id, "s", &held).await.unwrap();
+    assert_eq!(store.cached_token(id, "s").await.unwrap().unwrap().lease_until, None);
+    assert!(store.lease_mint(id, "s", &lease("c", 1010, 1040), 1600).await.unwrap());
+}
+
+pub(super) async fn dropping_cached_tokens_removes_every_scope_of_that_installation_only(store: &dyn Store) {
+    let a = account("team-a");
+    store.link(&a, &installation(1)).await.unwrap();
+    for (id, scope) in [(1, "s1"), (1, "s2"), (2, "s1")] {
+        mint(store, id, scope, 5_000).await;
+    }
+    let in_flight = lease("d", 1000, 1030);
+    assert!(store
+        .lease_mint(InstallationId(1), "s3", &in_flight, 1600)
+        .await
+        .unwrap());
+
+    store.drop_cached_tokens(InstallationId(1)).await.unwrap();
+
+    for scope in ["s1", "s2", "s3"] {
+        assert!(
+            store.cached_token(InstallationId(1), scope).await.unwrap().is_none(),
+            "{scope}"
+        );
+    }
+    assert!(store.cached_token(InstallationId(2), "s1").await.unwrap().is_some());
+    let late = installation_token(5_000, None);
+    assert!(!store
+        .store_minted(InstallationId(1), "s3", &in_flight, &late)
+        .await
+        .unwrap());
+    assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
+}

@@ -1,0 +1,124 @@
+//! Conformance scenarios: values.
+
+use super::*;
+
+/// A fresh random key, as `token_encryption_key` would hold it.
+pub(super) fn sealer() -> TokenSealer {
+    let key = URL_SAFE_NO_PAD.decode(token_urlsafe()).unwrap();
+    TokenSealer::from_base64_key(&STANDARD.encode(key)).unwrap()
+}
+
+pub(super) fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+pub(super) fn account(id: &str) -> AccountId {
+    AccountId::parse(id).unwrap()
+}
+
+/// A secret nobody could find in the store by chance.
+pub(super) fn secret(prefix: &str) -> String {
+    format!("{prefix}_{}", token_urlsafe())
+}
+
+pub(super) fn oauth_state(id: &str, by: &str, expires_at: i64) -> OAuthState {
+    OAuthState {
+        id: id.into(),
+        user: user(by),
+        account: Some(account("team-a")),
+        pkce_verifier: SecretString::from(secret("verifier")),
+        expires_at,
+        return_to: Some("https://platform.example/done".into()),
+    }
+}
+
+pub(super) fn user_tokens() -> UserTokens {
+    UserTokens {
+        access_token: SecretString::from(secret("ghu")),
+        access_expires_at: Some(28_800),
+        refresh_token: Some(SecretString::from(secret("ghr"))),
+        refresh_expires_at: Some(15_897_600),
+    }
+}
+
+pub(super) fn connection(sub: &str, github_user: u64, tokens: &UserTokens) -> NewConnection {
+    NewConnection {
+        user: user(sub),
+        github_user_id: GitHubUserId(github_user),
+        login: format!("octocat-{github_user}"),
+        tokens: tokens.clone(),
+    }
+}
+
+pub(super) fn installation(id: u64) -> Installation {
+    Installation {
+        id: InstallationId(id),
+        account_id: 1000 + id,
+        account_login: format!("org-{id}"),
+        account_type: "Organization".into(),
+        repository_selection: "all".into(),
+        permissions: BTreeMap::from([("contents".into(), "write".into())]),
+        status: InstallationStatus::Active,
+    }
+}
+
+pub(super) fn installation_token(expires_at: i64, repositories: Option<Vec<RepositoryRef>>) -> InstallationToken {
+    InstallationToken {
+        token: SecretString::from(secret("ghs")),
+        expires_at,
+        permissions: BTreeMap::from([("contents".into(), "read".into())]),
+        repository_selection: if repositories.is_some() { "selected" } else { "all" }.into(),
+        repositories,
+    }
+}
+
+pub(super) fn repositories() -> Option<Vec<RepositoryRef>> {
+    Some(vec![RepositoryRef {
+        id: 7,
+        name: "hello".into(),
+        full_name: "org-1/hello".into(),
+    }])
+}
+
+pub(super) fn lease(owner: &str, now: i64, until: i64) -> Lease {
+    Lease {
+        owner: owner.into(),
+        now,
+        until,
+    }
+}
+
+pub(super) fn assert_same_user_tokens(actual: &UserTokens, expected: &UserTokens) {
+    assert_eq!(
+        actual.access_token.expose_secret(),
+        expected.access_token.expose_secret()
+    );
+    assert_eq!(actual.access_expires_at, expected.access_expires_at);
+    let refresh = |t: &UserTokens| t.refresh_token.as_ref().map(|r| r.expose_secret().to_owned());
+    assert_eq!(refresh(actual), refresh(expected));
+    assert_eq!(actual.refresh_expires_at, expected.refresh_expires_at);
+}
+
+pub(super) fn assert_same_installation_token(actual: &InstallationToken, expected: &InstallationToken) {
+    assert_eq!(actual.token.expose_secret(), expected.token.expose_secret());
+    assert_eq!(actual.expires_at, expected.expires_at);
+    assert_eq!(actual.permissions, expected.permissions);
+    assert_eq!(actual.repository_selection, expected.repository_selection);
+    assert_eq!(actual.repositories, expected.repositories);
+}
+
+/// Leases and stores a token for one installation and scope.
+pub(super) async fn mint(store: &dyn Store, id: u64, scope: &str, expires_at: i64) -> InstallationToken {
+    let owner = lease(&format!("minter-{scope}"), 1000, 1030);
+    assert!(store.lease_mint(InstallationId(id), scope, &owner, 1600).await.unwrap());
+    let token = installation_token(expires_at, repositories());
+    assert!(store
+        .store_minted(InstallationId(id), scope, &owner, &token)
+        .await
+        .unwrap());
+    token
+}
+
+pub(super) fn ids(installations: &[Installation]) -> Vec<u64> {
+    installations.iter().map(|i| i.id.0).collect()
+}
