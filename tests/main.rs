@@ -13,6 +13,7 @@ mod oauth;
 mod repos;
 mod startup;
 mod store_conformance;
+mod template;
 mod user_tokens;
 mod vending;
 mod webhooks;
