@@ -309,3 +309,37 @@ async fn repository_operations_follow_the_vending_rules() {
     assert_eq!(refused_commit.status, 403);
     assert_eq!(other_team.status, 403);
 }
+
+#[tokio::test]
+async fn a_repository_created_with_auto_init_takes_a_commit_at_once() {
+    let World { app, .. } = world().await;
+
+    let created = create(&app, json!({"owner": "octo-org", "name": "fresh", "auto_init": true})).await;
+    let committed = commit(
+        &app,
+        json!({"owner": "octo-org", "repo": "fresh", "branch": "main", "message": "Scaffold",
+               "files": files(&[("app.txt", "hello")])}),
+    )
+    .await;
+
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(committed.status, 201, "{:?}", committed.body);
+    assert_eq!(
+        app.sim.file_at("octo-org", "fresh", "main", "app.txt").as_deref(),
+        Some("hello")
+    );
+}
+
+#[tokio::test]
+async fn an_empty_repository_is_a_clear_409_for_a_commit() {
+    let World { app, .. } = world().await;
+    create(&app, json!({"owner": "octo-org", "name": "empty"})).await;
+
+    let committed = commit(
+        &app,
+        json!({"owner": "octo-org", "repo": "empty", "branch": "main", "message": "m", "files": files(&[("a", "b")])}),
+    )
+    .await;
+
+    assert_eq!(committed.status, 409, "{:?}", committed.body);
+}

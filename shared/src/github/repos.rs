@@ -16,6 +16,9 @@ pub struct NewRepository {
     pub private: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// A first commit (a README), so the repository has a branch to build on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_init: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

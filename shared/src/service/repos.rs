@@ -25,6 +25,7 @@ pub struct CreateRepository {
     pub name: String,
     pub private: Option<bool>,
     pub description: Option<String>,
+    pub auto_init: Option<bool>,
 }
 
 pub async fn create(app: &App, account: &AccountId, req: CreateRepository) -> Result<Repository> {
@@ -34,6 +35,7 @@ pub async fn create(app: &App, account: &AccountId, req: CreateRepository) -> Re
         name: req.name,
         private: req.private,
         description: req.description,
+        auto_init: req.auto_init,
     };
     let created = if installation.is_organization() {
         let token = installation_token(app, account, &installation).await?;
