@@ -25,10 +25,17 @@
 //! status, a rate limit, a delay, or an answer lost after the request was
 //! processed.
 //!
+//! For a person trying an App in a browser, [`GitHubSim::send_webhooks_to`]
+//! makes every reportable change send GitHub's webhook, and
+//! [`GitHubSim::set_callback_url`] enables the install flow at
+//! `/apps/{slug}/installations/new`; `/_sim/ui` is an admin page to change
+//! the world by hand.
+//!
 //! The HTTP routes are listed on [`GitHubSim`].
 
 mod auth;
 mod clock;
+mod events;
 mod faults;
 mod git;
 mod http;
@@ -36,8 +43,10 @@ mod installations;
 mod jwt;
 mod repos;
 mod shapes;
+mod sim_hooks;
 mod sim_repos;
 mod state;
+mod webhooks;
 mod world;
 
 use std::fmt;
@@ -50,6 +59,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultKind};
 pub use state::Counter;
+pub use webhooks::Delivery;
 pub use world::RepoSelection;
 
 use state::{Shared, State};
@@ -96,12 +106,15 @@ impl fmt::Debug for SimConfig {
     }
 }
 
-/// Aborts the server task when the last handle to the simulator is dropped.
-struct ServerTask(JoinHandle<()>);
+/// Aborts the server and webhook tasks when the last handle to the
+/// simulator is dropped.
+struct ServerTask(Vec<JoinHandle<()>>);
 
 impl Drop for ServerTask {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -130,7 +143,16 @@ impl Drop for ServerTask {
 ///   `GET /_sim/requests?method=M&path_prefix=P` (`{"count"}`),
 ///   `GET /_sim/repos/{o}/{r}/branch?name=B` (`{"head", "log"}`),
 ///   `GET /_sim/repos/{o}/{r}/file?branch=B&path=P` (`{"content"}`),
-///   `POST /_sim/repos/{o}/{r}/commits` (`{"branch"?, "message", "files": {path: content}}`)
+///   `POST /_sim/repos/{o}/{r}/commits` (`{"branch"?, "message", "files": {path: content}}`),
+///   `POST /_sim/webhooks` (`{"url", "secret"}`), `GET /_sim/webhooks/deliveries`
+///   (`{"deliveries": [{"id", "event", "action", "status", "installation_id", "outcome"}]}`),
+///   `POST /_sim/callback_url` (`{"url"}`)
+/// - browser pages (HTML): `GET /apps/{slug}/installations/new?state=S[&login=L][&account=A]`
+///   and its form `POST /apps/{slug}/installations/new` (see
+///   [`GitHubSim::set_callback_url`]); the admin page `GET /_sim/ui` with its
+///   buttons `POST /_sim/ui/users/{login}/revoke`,
+///   `POST /_sim/ui/installations/{id}/{suspend|unsuspend|uninstall}`,
+///   `POST /_sim/ui/accounts/{login}/rename` (form field `new_login`)
 #[derive(Clone)]
 pub struct GitHubSim {
     shared: Arc<Shared>,
@@ -163,7 +185,8 @@ impl GitHubSim {
         let listener = TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
         let url = format!("http://{bound}");
-        let shared = Arc::new(Shared::new(config, key, url.clone()));
+        let (hooks, hooks_task) = webhooks::Hooks::start(config.clone(), url.clone());
+        let shared = Arc::new(Shared::new(config, key, url.clone(), hooks));
         let app = http::router(shared.clone());
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -173,7 +196,7 @@ impl GitHubSim {
         Ok(GitHubSim {
             shared,
             url,
-            _server: Arc::new(ServerTask(handle)),
+            _server: Arc::new(ServerTask(vec![handle, hooks_task])),
         })
     }
 
@@ -227,41 +250,52 @@ impl GitHubSim {
         self.now_and(|w, now| w.add_repo(owner, name, private, now))
     }
 
+    // The operations below send their webhook (see
+    // [`GitHubSim::send_webhooks_to`]) when a target is set; `sender` is the
+    // user account itself or an organisation's first member.
+
     /// Installs the app on an account; returns the installation id (from
     /// 5000). Selected repositories must belong to the account; permission
-    /// levels are `read`, `write` or `admin`.
+    /// levels are `read`, `write` or `admin`. Webhook: `installation` `created`.
     pub fn install(&self, account_login: &str, selection: RepoSelection, permissions: &[(&str, &str)]) -> u64 {
-        self.now_and(|w, now| w.install(account_login, &selection, permissions, now))
+        self.with(|st| st.install_app(account_login, &selection, permissions, None))
     }
 
+    /// Webhook: `installation` `new_permissions_accepted`.
     pub fn set_installation_permissions(&self, installation_id: u64, permissions: &[(&str, &str)]) {
-        self.now_and(|w, now| w.set_permissions(installation_id, permissions, now))
+        self.with(|st| st.set_installation_permissions(installation_id, permissions))
     }
 
+    /// Webhooks: `installation_repositories` `added` and/or `removed`.
     pub fn set_installation_repositories(&self, installation_id: u64, selection: RepoSelection) {
-        self.now_and(|w, now| w.set_selection(installation_id, &selection, now))
+        self.with(|st| st.set_installation_repositories(installation_id, &selection, None))
     }
 
+    /// Webhook: `installation` `suspend` (unless already suspended).
     pub fn suspend(&self, installation_id: u64) {
-        self.now_and(|w, now| w.suspend(installation_id, now))
+        self.with(|st| st.suspend_installation(installation_id))
     }
 
+    /// Webhook: `installation` `unsuspend` (unless not suspended).
     pub fn unsuspend(&self, installation_id: u64) {
-        self.now_and(|w, now| w.unsuspend(installation_id, now))
+        self.with(|st| st.unsuspend_installation(installation_id))
     }
 
-    /// Deletes the installation: 404 for it afterwards.
+    /// Deletes the installation: 404 for it afterwards. Webhook:
+    /// `installation` `deleted`.
     pub fn uninstall(&self, installation_id: u64) {
-        self.now_and(|w, _| w.uninstall(installation_id))
+        self.with(|st| st.uninstall(installation_id))
     }
 
     /// Renames a user or organisation; ids, tokens and installations stay.
+    /// Webhook: `installation_target` `renamed` if the app is installed there.
     pub fn rename_account(&self, old_login: &str, new_login: &str) {
-        self.now_and(|w, _| w.rename_account(old_login, new_login))
+        self.with(|st| st.rename_account(old_login, new_login))
     }
 
     /// The user revokes the app's authorization: all of their access and
-    /// refresh tokens (and unused codes) die.
+    /// refresh tokens (and unused codes) die. Webhook:
+    /// `github_app_authorization` `revoked`.
     pub fn revoke_authorization(&self, user_login: &str) {
         self.with(|st| st.revoke_authorization(user_login))
     }

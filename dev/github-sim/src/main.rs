@@ -6,7 +6,10 @@
 //! (default 127.0.0.1), `--app-id N` [GITHUB_SIM_APP_ID], `--app-slug S`
 //! [GITHUB_SIM_APP_SLUG], `--client-id S` [GITHUB_SIM_CLIENT_ID],
 //! `--client-secret S` [GITHUB_SIM_CLIENT_SECRET], `--public-key FILE`
-//! [GITHUB_SIM_PUBLIC_KEY_FILE] (or the PEM itself in GITHUB_SIM_PUBLIC_KEY_PEM).
+//! [GITHUB_SIM_PUBLIC_KEY_FILE] (or the PEM itself in GITHUB_SIM_PUBLIC_KEY_PEM),
+//! `--webhook-url URL` [GITHUB_SIM_WEBHOOK_URL] with `--webhook-secret S`
+//! [GITHUB_SIM_WEBHOOK_SECRET], `--callback-url URL` [GITHUB_SIM_CALLBACK_URL].
+//! The admin page is at `/_sim/ui`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +18,8 @@ use std::process::ExitCode;
 use github_sim::{GitHubSim, SimConfig};
 
 const USAGE: &str = "usage: github-sim [--port N] [--host IP] [--app-id N] [--app-slug S] \
-[--client-id S] [--client-secret S] --public-key FILE";
+[--client-id S] [--client-secret S] [--webhook-url URL --webhook-secret S] [--callback-url URL] \
+--public-key FILE";
 
 const OPTIONS: &[(&str, &str)] = &[
     ("--port", "PORT"),
@@ -25,6 +29,9 @@ const OPTIONS: &[(&str, &str)] = &[
     ("--client-id", "GITHUB_SIM_CLIENT_ID"),
     ("--client-secret", "GITHUB_SIM_CLIENT_SECRET"),
     ("--public-key", "GITHUB_SIM_PUBLIC_KEY_FILE"),
+    ("--webhook-url", "GITHUB_SIM_WEBHOOK_URL"),
+    ("--webhook-secret", "GITHUB_SIM_WEBHOOK_SECRET"),
+    ("--callback-url", "GITHUB_SIM_CALLBACK_URL"),
 ];
 
 /// Command-line options over environment variables.
@@ -83,13 +90,31 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let (config, addr) = match options().and_then(|o| config(&o)) {
-        Ok(c) => c,
+    let (opts, config, addr) = match options().and_then(|o| Ok((config(&o)?, o))) {
+        Ok(((config, addr), opts)) => (opts, config, addr),
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
+    let webhook = match (opts.get("--webhook-url"), opts.get("--webhook-secret")) {
+        (Some(url), Some(secret)) => Some((url.clone(), secret.clone())),
+        (None, None) => None,
+        _ => {
+            eprintln!("--webhook-url and --webhook-secret go together\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Checked here so a typo is a usage error, not the library's panic.
+    let http = |u: &String| url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    if !webhook.as_ref().is_none_or(|(url, _)| http(url)) {
+        eprintln!("bad --webhook-url: not an absolute http(s) URL");
+        return ExitCode::from(2);
+    }
+    if opts.get("--callback-url").is_some_and(|u| url::Url::parse(u).is_err()) {
+        eprintln!("bad --callback-url: not an absolute URL");
+        return ExitCode::from(2);
+    }
     let sim = match GitHubSim::start_on(config, addr).await {
         Ok(sim) => sim,
         Err(e) => {
@@ -97,6 +122,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some((url, secret)) = webhook {
+        sim.send_webhooks_to(&url, &secret);
+    }
+    if let Some(url) = opts.get("--callback-url") {
+        sim.set_callback_url(url);
+    }
     println!("{}", sim.url());
     tracing::info!(url = %sim.url(), app_id = sim.config().app_id, "github-sim listening");
     if let Err(e) = tokio::signal::ctrl_c().await {

@@ -42,6 +42,47 @@ pub(crate) fn simple_user(account: &Account, base: &str) -> Value {
     })
 }
 
+/// An organisation as webhooks show a renamed target account: its org URLs
+/// rather than a user's.
+pub(crate) fn organization(account: &Account, base: &str) -> Value {
+    let login = &account.login;
+    let api = format!("{base}/orgs/{login}");
+    json!({
+        "login": login,
+        "id": account.id,
+        "node_id": node_id("Organization", account.id),
+        "url": api,
+        "repos_url": format!("{api}/repos"),
+        "events_url": format!("{api}/events"),
+        "hooks_url": format!("{api}/hooks"),
+        "issues_url": format!("{api}/issues"),
+        "members_url": format!("{api}/members{{/member}}"),
+        "public_members_url": format!("{api}/public_members{{/member}}"),
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{}?v=4", account.id),
+        "description": "",
+        "html_url": format!("https://github.com/{login}"),
+        "type": "Organization",
+        "site_admin": false,
+    })
+}
+
+/// A repository as webhook payloads list them (`repositories`,
+/// `repositories_added`, ...): only its identity.
+pub(crate) fn mini_repo(repo: &Repo, world: &World) -> Value {
+    let owner = world
+        .accounts
+        .get(&repo.owner_id)
+        .map(|o| o.login.as_str())
+        .unwrap_or("ghost");
+    json!({
+        "id": repo.id,
+        "node_id": node_id("Repository", repo.id),
+        "name": repo.name,
+        "full_name": format!("{owner}/{}", repo.name),
+        "private": repo.private,
+    })
+}
+
 /// The authenticated user, as `GET /user` returns it.
 pub(crate) fn private_user(account: &Account, world: &World, base: &str) -> Value {
     let mut value = simple_user(account, base);

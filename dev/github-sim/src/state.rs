@@ -1,6 +1,7 @@
 //! The simulator's shared state: the immutable app configuration and the
 //! mutable world, credentials, counters, clock and faults behind one mutex.
-//! Both the HTTP handlers and the Rust API go through [`Shared`].
+//! Both the HTTP handlers and the Rust API go through [`Shared`]. The
+//! operations GitHub reports to an App by webhook live in `events.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -10,6 +11,7 @@ use jsonwebtoken::DecodingKey;
 use crate::auth::Credentials;
 use crate::clock;
 use crate::faults::Faults;
+use crate::webhooks::Hooks;
 use crate::world::{World, WorldError};
 use crate::SimConfig;
 
@@ -51,16 +53,31 @@ pub enum Counter {
     Requests,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct State {
     pub world: World,
     pub creds: Credentials,
     pub counters: HashMap<Counter, usize>,
     pub clock_offset: i64,
     pub faults: Faults,
+    pub hooks: Hooks,
+    /// The App's "Callback URL", where the install flow sends the browser.
+    pub callback_url: Option<String>,
 }
 
 impl State {
+    pub fn new(hooks: Hooks) -> State {
+        State {
+            world: World::default(),
+            creds: Credentials::default(),
+            counters: HashMap::new(),
+            clock_offset: 0,
+            faults: Faults::default(),
+            hooks,
+            callback_url: None,
+        }
+    }
+
     /// The sim clock: system time plus the offset, in Unix seconds.
     pub fn now(&self) -> i64 {
         clock::now_unix(self.clock_offset)
@@ -84,12 +101,6 @@ impl State {
         let user_id = self.world.user_id(login)?;
         let now = self.now();
         Ok(self.creds.issue_code(user_id, code_challenge, redirect_uri, now))
-    }
-
-    pub fn revoke_authorization(&mut self, login: &str) -> Result<(), WorldError> {
-        let user_id = self.world.user_id(login)?;
-        self.creds.revoke_user(user_id);
-        Ok(())
     }
 
     pub fn expire_user_tokens(&mut self, login: &str) -> Result<(), WorldError> {
@@ -117,13 +128,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: SimConfig, key: DecodingKey, bound_url: String) -> Shared {
+    pub fn new(config: SimConfig, key: DecodingKey, bound_url: String, hooks: Hooks) -> Shared {
         Shared {
             config,
             key,
             bound_url,
             started_at: clock::now_unix(0),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new(hooks)),
         }
     }
 

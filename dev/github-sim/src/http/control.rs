@@ -47,7 +47,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/requests", get(super::faults::count_path))
 }
 
-fn world_error(e: WorldError) -> Response {
+pub(super) fn world_error(e: WorldError) -> Response {
     match e {
         WorldError::NotFound(m) => gh_error(StatusCode::NOT_FOUND, &m),
         WorldError::Invalid(m) => gh_error(StatusCode::UNPROCESSABLE_ENTITY, &m),
@@ -55,7 +55,7 @@ fn world_error(e: WorldError) -> Response {
 }
 
 /// Parses the body, runs `op` on the locked state and answers `ok(result)`.
-fn run<B: DeserializeOwned, T>(
+pub(super) fn run<B: DeserializeOwned, T>(
     sim: &Shared,
     body: &[u8],
     op: impl FnOnce(&mut SimState, B) -> Result<T, WorldError>,
@@ -73,7 +73,7 @@ fn created_id(id: u64) -> Response {
     json_response(StatusCode::CREATED, json!({"id": id}))
 }
 
-fn done(_: ()) -> Response {
+pub(super) fn done(_: ()) -> Response {
     no_content()
 }
 
@@ -161,7 +161,7 @@ async fn rename(State(sim): Sim, Path(login): Path<String>, body: Bytes) -> Resp
     run(
         &sim,
         &body,
-        |st, b: Rename| st.world.rename_account(&login, &b.new_login),
+        |st, b: Rename| st.rename_account(&login, &b.new_login),
         done,
     )
 }
@@ -205,9 +205,8 @@ async fn install(State(sim): Sim, body: Bytes) -> Response {
         &sim,
         &body,
         |st, b: NewInstallation| {
-            let now = st.now();
             let selection = b.selection.resolve()?;
-            st.world.install(&b.account, &selection, &pairs(&b.permissions), now)
+            st.install_app(&b.account, &selection, &pairs(&b.permissions), None)
         },
         created_id,
     )
@@ -217,27 +216,26 @@ async fn installation_action(State(sim): Sim, Path((id, action)): Path<(u64, Str
     run(
         &sim,
         b"{}",
-        |st, _: Value| {
-            let now = st.now();
-            match action.as_str() {
-                "suspend" => st.world.suspend(id, now),
-                "unsuspend" => st.world.unsuspend(id, now),
-                "uninstall" => st.world.uninstall(id),
-                other => Err(WorldError::NotFound(format!("no action {other}"))),
-            }
-        },
+        |st, _: Value| installation_action_on(st, id, &action),
         done,
     )
+}
+
+/// Shared with the admin page's buttons.
+pub(crate) fn installation_action_on(st: &mut SimState, id: u64, action: &str) -> Result<(), WorldError> {
+    match action {
+        "suspend" => st.suspend_installation(id),
+        "unsuspend" => st.unsuspend_installation(id),
+        "uninstall" => st.uninstall(id),
+        other => Err(WorldError::NotFound(format!("no action {other}"))),
+    }
 }
 
 async fn set_permissions(State(sim): Sim, Path(id): Path<u64>, body: Bytes) -> Response {
     run(
         &sim,
         &body,
-        |st, b: BTreeMap<String, String>| {
-            let now = st.now();
-            st.world.set_permissions(id, &pairs(&b), now)
-        },
+        |st, b: BTreeMap<String, String>| st.set_installation_permissions(id, &pairs(&b)),
         done,
     )
 }
@@ -246,10 +244,7 @@ async fn set_repositories(State(sim): Sim, Path(id): Path<u64>, body: Bytes) -> 
     run(
         &sim,
         &body,
-        |st, b: Selection| {
-            let now = st.now();
-            st.world.set_selection(id, &b.resolve()?, now)
-        },
+        |st, b: Selection| st.set_installation_repositories(id, &b.resolve()?, None),
         done,
     )
 }

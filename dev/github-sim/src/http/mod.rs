@@ -8,11 +8,15 @@
 #![allow(clippy::result_large_err)]
 
 mod access;
+mod admin;
 mod app;
 mod control;
+mod control_hooks;
 mod control_repos;
 mod faults;
 mod git;
+mod html;
+mod install;
 mod oauth;
 mod refs;
 mod repos;
@@ -43,6 +47,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/login/oauth/access_token", post(oauth::access_token))
         .route("/login/oauth/authorize", get(web::authorize))
+        .route(
+            "/apps/{slug}/installations/new",
+            get(install::new_installation).post(install::create_installation),
+        )
         .route("/applications/{client_id}/grant", delete(oauth::delete_grant))
         .route("/applications/{client_id}/token", delete(oauth::delete_token))
         .route("/user", get(user::me))
@@ -68,6 +76,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .merge(control::routes())
         .merge(control_repos::routes())
+        .merge(control_hooks::routes())
+        .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), stamp))

@@ -6,37 +6,15 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
+use super::html::{admin_link, error_page, escape, page, redirect};
 use super::Sim;
 use crate::world::AccountKind;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 fn html(status: StatusCode, body: String) -> Response {
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>github-sim</title></head>\
-         <body>{body}</body></html>"
-    );
-    let mut resp = (status, page).into_response();
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    resp
-}
-
-fn error_page(message: &str) -> Response {
-    html(
-        StatusCode::BAD_REQUEST,
-        format!("<h1>Error</h1><p>{}</p>", escape(message)),
-    )
+    page(status, "github-sim", &body)
 }
 
 /// `GET /login/oauth/authorize?client_id&redirect_uri&state&code_challenge&code_challenge_method[&login]`.
@@ -67,15 +45,18 @@ pub(crate) async fn authorize(State(sim): Sim, Query(q): Query<HashMap<String, S
             }
             params.append_pair("login", &user.login);
             items.push_str(&format!(
-                "<li><a href=\"/login/oauth/authorize?{}\">Authorize as {}</a></li>",
+                "<li><a data-user=\"{login}\" href=\"/login/oauth/authorize?{}\">Authorize as {login}</a></li>",
                 escape(&params.finish()),
-                escape(&user.login)
+                login = escape(&user.login)
             ));
         }
         let app = escape(&sim.config.app_slug);
         return html(
             StatusCode::OK,
-            format!("<h1>Authorize {app}</h1><p>Sign in as:</p><ul>{items}</ul>"),
+            format!(
+                "<h1>Authorize {app}</h1><p>Sign in as:</p><ul>{items}</ul>{}",
+                admin_link()
+            ),
         );
     };
 
@@ -87,9 +68,5 @@ pub(crate) async fn authorize(State(sim): Sim, Query(q): Query<HashMap<String, S
     if let Some(state) = get("state") {
         target.query_pairs_mut().append_pair("state", state);
     }
-    let mut resp = StatusCode::FOUND.into_response();
-    if let Ok(location) = HeaderValue::from_str(target.as_str()) {
-        resp.headers_mut().insert(LOCATION, location);
-    }
-    resp
+    redirect(StatusCode::FOUND, target.as_str())
 }

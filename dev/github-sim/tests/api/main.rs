@@ -5,9 +5,11 @@ mod app;
 mod control;
 mod faults;
 mod git;
+mod install;
 mod oauth;
 mod repos;
 mod user;
+mod webhooks;
 
 use github_sim::{GitHubSim, SimConfig};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};

@@ -1,0 +1,316 @@
+//! Webhook delivery: the App's webhook target (URL and secret), the log of
+//! deliveries with their outcomes, and the background task that POSTs them
+//! signed and with GitHub's headers.
+//!
+//! Deliveries are queued (and logged as pending) while the state lock is
+//! held, so their order is the order of the changes, but sent by one spawned
+//! task that never touches the state: a receiver that calls back into the
+//! simulator while handling a webhook cannot deadlock it. One task sending one
+//! at a time also keeps them in order at the receiver, which makes tests and
+//! local runs deterministic (GitHub itself promises no order).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
+
+use crate::SimConfig;
+
+/// How long the receiver gets to answer; GitHub gives up after 10 s, a
+/// shorter wait keeps a hung local receiver from stalling later deliveries.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One webhook delivery, as [`crate::GitHubSim::webhook_deliveries`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The `X-GitHub-Delivery` GUID.
+    pub id: String,
+    /// The `X-GitHub-Event` header, e.g. `installation`.
+    pub event: String,
+    /// The payload's `action`, e.g. `created`.
+    pub action: Option<String>,
+    /// The receiver's status code; `None` while pending or if sending failed.
+    pub status: Option<u16>,
+    /// The payload's `installation.id`, if it has one.
+    pub installation_id: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Pending,
+    Answered(u16),
+    /// Connection refused, timeout, ...: not retried, like GitHub.
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Record {
+    pub delivery: Delivery,
+    pub outcome: Outcome,
+}
+
+/// Every delivery in queue order. Shared by the state (which appends) and
+/// the sending task (which records outcomes); it has its own lock so the
+/// task never needs the state's.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryLog {
+    records: Mutex<Vec<Record>>,
+    changed: Notify,
+}
+
+impl DeliveryLog {
+    fn lock(&self) -> MutexGuard<'_, Vec<Record>> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, delivery: Delivery) -> usize {
+        let mut records = self.lock();
+        records.push(Record {
+            delivery,
+            outcome: Outcome::Pending,
+        });
+        records.len() - 1
+    }
+
+    fn finish(&self, index: usize, outcome: Outcome) {
+        if let Some(record) = self.lock().get_mut(index) {
+            if let Outcome::Answered(status) = outcome {
+                record.delivery.status = Some(status);
+            }
+            record.outcome = outcome;
+        }
+        self.changed.notify_waiters();
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.lock().clone()
+    }
+
+    fn finished(&self) -> usize {
+        self.lock().iter().filter(|r| r.outcome != Outcome::Pending).count()
+    }
+
+    /// Whether `count` deliveries reach a final outcome within `timeout`.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> bool {
+        let wait = async {
+            loop {
+                // Registered before checking, so a finish in between is not missed.
+                let notified = self.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.finished() >= count {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
+    }
+}
+
+struct Target {
+    url: String,
+    secret: String,
+}
+
+struct Job {
+    index: usize,
+    url: String,
+    secret: String,
+    guid: String,
+    event: String,
+    body: Vec<u8>,
+}
+
+/// The per-simulator parts of GitHub's headers; constant across deliveries
+/// like one App's hook on GitHub.
+struct Fixed {
+    app_id: u64,
+    hook_id: u64,
+    user_agent: String,
+}
+
+/// The webhook side of the state: where to send, what the payloads need to
+/// know about the app, and the queue to the sending task.
+pub(crate) struct Hooks {
+    target: Option<Target>,
+    pub log: Arc<DeliveryLog>,
+    tx: mpsc::UnboundedSender<Job>,
+    /// For the installation objects inside payloads.
+    pub config: SimConfig,
+    /// The base of API URLs inside payloads (the simulator's own URL).
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("target", &self.target.as_ref().map(|t| &t.url))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hooks {
+    /// Spawns the sending task (so it must run inside a tokio runtime); the
+    /// task ends when the `Hooks` is dropped, or when its handle is aborted.
+    pub fn start(config: SimConfig, api_base: String) -> (Hooks, JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let log = Arc::new(DeliveryLog::default());
+        let fixed = Fixed {
+            app_id: config.app_id,
+            hook_id: 100_000_000 + u64::from(rand::random::<u32>() % 900_000_000),
+            user_agent: format!("GitHub-Hookshot/{:07x}", rand::random::<u32>() & 0x0fff_ffff),
+        };
+        let task = tokio::spawn(send_all(rx, log.clone(), fixed));
+        let hooks = Hooks {
+            target: None,
+            log,
+            tx,
+            config,
+            api_base,
+        };
+        (hooks, task)
+    }
+
+    pub fn set_target(&mut self, url: &str, secret: &str) {
+        self.target = Some(Target {
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+        });
+    }
+
+    pub fn target_url(&self) -> Option<&str> {
+        self.target.as_ref().map(|t| t.url.as_str())
+    }
+
+    /// Whether changes are reported; payloads are only built when they are.
+    pub fn enabled(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// Logs and queues one delivery of `payload` as `event`; nothing without
+    /// a target.
+    pub fn emit(&self, event: &str, payload: &Value) {
+        let Some(target) = &self.target else {
+            return;
+        };
+        let guid = guid();
+        let index = self.log.push(Delivery {
+            id: guid.clone(),
+            event: event.to_owned(),
+            action: payload["action"].as_str().map(str::to_owned),
+            status: None,
+            installation_id: payload["installation"]["id"].as_u64(),
+        });
+        let job = Job {
+            index,
+            url: target.url.clone(),
+            secret: target.secret.clone(),
+            guid,
+            event: event.to_owned(),
+            body: payload.to_string().into_bytes(),
+        };
+        if self.tx.send(job).is_err() {
+            self.log
+                .finish(index, Outcome::Failed("the delivery task has stopped".into()));
+        }
+    }
+}
+
+/// A random version-4 GUID, the form of `X-GitHub-Delivery`.
+fn guid() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `sha256=` and the hex HMAC-SHA256 of `body` keyed with `secret`, the
+/// `X-Hub-Signature-256` header.
+pub(crate) fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn send_all(mut rx: mpsc::UnboundedReceiver<Job>, log: Arc<DeliveryLog>, fixed: Fixed) {
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build();
+    while let Some(job) = rx.recv().await {
+        let outcome = match &client {
+            Ok(client) => send(client, &job, &fixed).await,
+            Err(e) => Outcome::Failed(format!("no HTTP client: {e}")),
+        };
+        match &outcome {
+            Outcome::Failed(e) => tracing::warn!(event = %job.event, error = %e, "github-sim webhook failed"),
+            _ => tracing::debug!(event = %job.event, outcome = ?outcome, "github-sim webhook"),
+        }
+        log.finish(job.index, outcome);
+    }
+}
+
+async fn send(client: &reqwest::Client, job: &Job, fixed: &Fixed) -> Outcome {
+    let result = client
+        .post(&job.url)
+        .header("Content-Type", "application/json")
+        .header("User-Agent", &fixed.user_agent)
+        .header("X-GitHub-Event", &job.event)
+        .header("X-GitHub-Delivery", &job.guid)
+        .header("X-GitHub-Hook-ID", fixed.hook_id.to_string())
+        .header("X-GitHub-Hook-Installation-Target-Type", "integration")
+        .header("X-GitHub-Hook-Installation-Target-ID", fixed.app_id.to_string())
+        .header("X-Hub-Signature-256", signature(&job.secret, &job.body))
+        .body(job.body.clone())
+        .send()
+        .await;
+    match result {
+        Ok(resp) => Outcome::Answered(resp.status().as_u16()),
+        Err(e) => {
+            // reqwest's own message is generic ("error sending request");
+            // the cause ("Connection refused", a timeout) is in its sources.
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            Outcome::Failed(message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_is_a_v4_uuid() {
+        let g = guid();
+        assert_eq!(g.len(), 36);
+        assert_eq!(g.as_bytes()[14], b'4');
+        assert!(matches!(g.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+    }
+
+    #[test]
+    fn signature_matches_githubs_documented_example() {
+        // From GitHub's "Validating webhook deliveries" docs.
+        assert_eq!(
+            signature("It's a Secret to Everybody", b"Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+    }
+}
