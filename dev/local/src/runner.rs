@@ -1,0 +1,166 @@
+//! Builds the broker for one machine: the same `App` and handlers the
+//! Lambda binaries use, over the embedded store (or DynamoDB when
+//! `TABLE_NAME` is set) and the GitHub simulator (or github.com).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use broker::api::{Function, Service};
+use broker::clock::{Clock, SystemClock};
+use broker::config::Config;
+use broker::github::rest::RestClient;
+use broker::secret::{SecretCache, SecretSource, StaticSecret};
+use broker::store::embedded::EmbeddedStore;
+use broker::store::Store;
+use broker::App;
+use github_sim::{GitHubSim, SimConfig};
+use rand::RngCore;
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::auth::LocalAuth;
+use crate::seed;
+use crate::settings::{GitHubMode, Settings};
+
+const DEV_PRIVATE_KEY: &str = include_str!("../dev-keys/app-key.pem");
+const DEV_PUBLIC_KEY: &str = include_str!("../dev-keys/app-key.pub.pem");
+const DEV_APP_ID: u64 = 1001;
+const DEV_APP_SLUG: &str = "broker-local-dev";
+const DEV_CLIENT_ID: &str = "Iv23liLocalDevelopment";
+
+pub struct Runner {
+    pub oauth: Service,
+    pub vending: Service,
+    pub webhook: Service,
+    pub auth: LocalAuth,
+    pub sim: Option<GitHubSim>,
+    pub base_url: String,
+}
+
+/// Development-only secrets, made once per data folder and kept there so
+/// that sealed tokens stay readable across restarts.
+fn dev_secret(data_dir: &Path) -> Result<serde_json::Value, String> {
+    let path = data_dir.join("dev-secret.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return serde_json::from_str(&text).map_err(|e| format!("{} is corrupt: {e}", path.display()));
+    }
+    let random = |n: usize| {
+        let mut bytes = vec![0u8; n];
+        rand::rng().fill_bytes(&mut bytes);
+        STANDARD.encode(bytes)
+    };
+    let secret = json!({
+        "app_id": DEV_APP_ID.to_string(),
+        "app_slug": DEV_APP_SLUG,
+        "client_id": DEV_CLIENT_ID,
+        "client_secret": random(24),
+        "private_key": DEV_PRIVATE_KEY,
+        "webhook_secret": random(24),
+        "token_encryption_key": random(32),
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&secret).expect("JSON"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(secret)
+}
+
+pub async fn start(settings: &Settings) -> Result<Runner, String> {
+    if settings.reset && settings.data_dir.exists() {
+        std::fs::remove_dir_all(&settings.data_dir)
+            .map_err(|e| format!("cannot reset {}: {e}", settings.data_dir.display()))?;
+    }
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", settings.data_dir.display()))?;
+    let base_url = format!("http://localhost:{}", settings.port);
+    let mut vars: HashMap<&str, String> = HashMap::from([
+        ("FRONTEND_ORIGINS", base_url.clone()),
+        ("OAUTH_REDIRECT_URI", format!("{base_url}/callback")),
+    ]);
+    let (secret, sim) = match &settings.github {
+        GitHubMode::Simulator { port } => {
+            let secret = dev_secret(&settings.data_dir)?;
+            let text = |k: &str| secret[k].as_str().unwrap_or_default().to_owned();
+            let config = SimConfig::new(
+                DEV_APP_ID,
+                DEV_APP_SLUG,
+                DEV_CLIENT_ID,
+                text("client_secret"),
+                DEV_PUBLIC_KEY,
+            );
+            let sim = GitHubSim::start_on(config, ([127, 0, 0, 1], *port).into())
+                .await
+                .map_err(|e| format!("the GitHub simulator cannot listen on port {port}: {e}"))?;
+            sim.send_webhooks_to(&format!("{base_url}/webhook"), &text("webhook_secret"));
+            sim.set_callback_url(&format!("{base_url}/callback"));
+            seed::github_world(&sim);
+            vars.insert("GITHUB_API_URL", sim.url());
+            vars.insert("GITHUB_WEB_URL", sim.url());
+            (SecretString::from(secret.to_string()), Some(sim))
+        }
+        GitHubMode::Real {
+            secret,
+            api_url,
+            web_url,
+        } => {
+            vars.extend(api_url.clone().map(|u| ("GITHUB_API_URL", u)));
+            vars.extend(web_url.clone().map(|u| ("GITHUB_WEB_URL", u)));
+            (secret.clone(), None)
+        }
+    };
+    for name in ["TABLE_NAME", "ACCOUNTS_CLAIM", "GITHUB_TIMEOUT_SECONDS"] {
+        if let Ok(v) = std::env::var(name) {
+            vars.insert(name, v);
+        }
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let source: Arc<dyn SecretSource> = Arc::new(StaticSecret(secret));
+    let secrets = || async {
+        SecretCache::load(source.clone(), clock.clone(), config.secret_refresh)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let sealer = secrets().await?.current().await.sealer.clone();
+    let store: Arc<dyn Store> = match &config.table_name {
+        Some(table) => {
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            Arc::new(broker::store::dynamo::DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                table.clone(),
+                sealer,
+            ))
+        }
+        None => Arc::new(
+            EmbeddedStore::open(&settings.data_dir.join("broker.redb"), sealer)
+                .map_err(|e| format!("the embedded store cannot open: {e}"))?,
+        ),
+    };
+    let github = Arc::new(
+        RestClient::new(
+            config.github_api_url.clone(),
+            config.github_web_url.clone(),
+            config.github_timeout,
+            clock.clone(),
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let app = || async {
+        Ok::<_, String>(App::new(
+            config.clone(),
+            secrets().await?,
+            store.clone(),
+            github.clone(),
+            clock.clone(),
+        ))
+    };
+    Ok(Runner {
+        oauth: Service::new(Function::OAuthCallback, app().await?),
+        vending: Service::new(Function::TokenVending, app().await?),
+        webhook: Service::new(Function::Webhook, app().await?),
+        auth: LocalAuth::new(),
+        sim,
+        base_url,
+    })
+}

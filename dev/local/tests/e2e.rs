@@ -1,0 +1,258 @@
+//! End to end, as a person would do it: `broker-local` (the real binary,
+//! with its embedded store and the GitHub simulator) driven by headless
+//! Chromium through the walkthrough page: sign in, connect GitHub, install
+//! the app on an organisation and on a personal account, attach one
+//! installation to two teams, vend a token for each team, uninstall on
+//! (simulated) GitHub and see the links disappear. A screenshot is taken at
+//! every step into `target/tmp/e2e-screenshots/`.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_broker(port: u16, sim_port: u16, data_dir: &std::path::Path) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_broker-local"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--github-sim-port",
+            &sim_port.to_string(),
+            "--reset",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("broker-local starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("broker-local prints its address").unwrap();
+    assert!(first.contains("gh-app-broker is running"), "{first}");
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Process(child)
+}
+
+fn start_chromedriver(port: u16) -> Process {
+    let driver = which("chromedriver").expect("chromedriver is installed by scripts/test-tools");
+    Process(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    )
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| PathBuf::from(d).join(name))
+        .find(|p| p.exists())
+}
+
+async fn browser(driver_port: u16, profile: &std::path::Path) -> Client {
+    let chromium = which("chromium").expect("chromium is installed by scripts/test-tools");
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1100",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let capabilities = capabilities.as_object().unwrap().clone();
+    for _ in 0..50 {
+        let connected = // chromedriver is on loopback: plain HTTP, no TLS stack.
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await;
+        if let Ok(client) = connected {
+            return client;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("chromedriver did not accept a session");
+}
+
+struct Walk {
+    client: Client,
+    shots: PathBuf,
+    step: usize,
+}
+
+impl Walk {
+    async fn shot(&mut self, name: &str) {
+        self.step += 1;
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, self.client.screenshot().await.unwrap()).unwrap();
+        println!("screenshot: {}", path.display());
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Waits until the element's text contains `expected`.
+    async fn text_contains(&self, css: &str, expected: &str) -> String {
+        for _ in 0..75 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if text.contains(expected) {
+                        return text;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let error = match self.client.find(Locator::Css("#error")).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        panic!("{css} never contained {expected:?} (page error: {error:?})");
+    }
+
+    async fn gone(&self, css: &str) {
+        for _ in 0..75 {
+            if self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .map(|v| v.is_empty())
+                .unwrap_or(false)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{css} is still there");
+    }
+
+    /// Installs the app on `account` from the page, for `team`.
+    async fn install(&self, team: &str, account: &str) {
+        self.find("#install-team").await.select_by_value(team).await.unwrap();
+        self.click("#install").await;
+        self.click("[data-user=\"octocat\"]").await;
+        self.click(&format!("[data-account=\"{account}\"]")).await;
+        self.click("#install-submit").await;
+        self.text_contains("#notice", &format!("attached to {team}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
+    let (port, sim_port, driver_port) = (free_port(), free_port(), free_port());
+    let scratch = tempfile::tempdir().unwrap();
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let _broker = start_broker(port, sim_port, &scratch.path().join("state"));
+    let _driver = start_chromedriver(driver_port);
+    let client = browser(driver_port, &scratch.path().join("profile")).await;
+    let mut walk = Walk { client, shots, step: 0 };
+    let base = format!("http://localhost:{port}");
+
+    // Sign in to the platform as alice (teams team-a and team-b).
+    walk.client.goto(&format!("{base}/")).await.unwrap();
+    walk.click("button[data-user=\"alice\"]").await;
+    walk.text_contains("#who", "alice").await;
+    walk.shot("signed-in").await;
+
+    // Connect GitHub: the simulator asks who you are, then sends you back.
+    walk.click("#connect").await;
+    walk.find("[data-user=\"octocat\"]").await;
+    walk.shot("github-authorize").await;
+    walk.click("[data-user=\"octocat\"]").await;
+    walk.text_contains("#github-status", "Connected to GitHub as octocat")
+        .await;
+    walk.shot("connected").await;
+
+    // Install on an organisation for team-a, and on the personal account for team-b.
+    walk.install("team-a", "octo-org").await;
+    walk.shot("installed-on-organisation").await;
+    walk.install("team-b", "octocat").await;
+    walk.shot("installed-on-personal-account").await;
+
+    // Attach the organisation's installation to the second team as well.
+    let org_row = "tr[data-account=\"octo-org\"]";
+    walk.click(&format!("{org_row} button[data-action=\"attach-team-b\"]"))
+        .await;
+    walk.text_contains(&format!("{org_row} .linked"), "team-a, team-b")
+        .await;
+    walk.shot("one-installation-two-teams").await;
+
+    // Vend an installation token for each team.
+    for team in ["team-a", "team-b"] {
+        walk.click(&format!("div[data-team=\"{team}\"] button[data-vend=\"octo-org\"]"))
+            .await;
+        walk.text_contains(&format!("div[data-team=\"{team}\"] .token"), "ghs_")
+            .await;
+    }
+    walk.shot("tokens-vended").await;
+
+    // Uninstall the app from the organisation on (simulated) GitHub.
+    let installation = walk
+        .find(org_row)
+        .await
+        .attr("data-installation")
+        .await
+        .unwrap()
+        .unwrap();
+    walk.client
+        .goto(&format!("http://127.0.0.1:{sim_port}/_sim/ui"))
+        .await
+        .unwrap();
+    walk.click(&format!(
+        "[data-installation=\"{installation}\"] button[name=\"uninstall\"]"
+    ))
+    .await;
+    walk.shot("github-uninstall").await;
+
+    // Back on the platform: the webhook removed every link to it.
+    walk.client.goto(&format!("{base}/")).await.unwrap();
+    walk.text_contains("#github-status", "octocat").await;
+    walk.gone(org_row).await;
+    walk.gone("button[data-vend=\"octo-org\"]").await;
+    walk.text_contains("div[data-team=\"team-a\"]", "no installation attached")
+        .await;
+    walk.shot("after-uninstall").await;
+
+    walk.client.close().await.unwrap();
+}
