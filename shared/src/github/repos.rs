@@ -2,7 +2,9 @@
 //! a repository for a team and commit files to it as one commit.
 
 use async_trait::async_trait;
+use http::Method;
 use secrecy::SecretString;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -124,6 +126,39 @@ impl RestClient {
     fn repo_url(&self, owner: &str, repo: &str, rest: &str) -> url::Url {
         self.api_url(&format!("repos/{}/{}/{rest}", segment(owner), segment(repo)))
     }
+
+    /// A GET with `token`, decoded. Reads are always safe to replay.
+    async fn get_as<T: DeserializeOwned>(
+        &self,
+        token: &SecretString,
+        url: url::Url,
+        what: &'static str,
+    ) -> GitHubResult<T> {
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.get(url.clone()).header("authorization", bearer(token))
+            })
+            .await?;
+        parse(resp, what).await
+    }
+
+    /// A write with a JSON body and `token`, decoded.
+    async fn write_as<T: DeserializeOwned>(
+        &self,
+        token: &SecretString,
+        (method, url): (http::Method, url::Url),
+        body: &(impl Serialize + Sync),
+        replay: Replay,
+        what: &'static str,
+    ) -> GitHubResult<T> {
+        let request = || {
+            self.http
+                .request(method.clone(), url.clone())
+                .header("authorization", bearer(token))
+                .json(body)
+        };
+        parse(self.send(replay, request).await?, what).await
+    }
 }
 
 #[derive(Deserialize)]
@@ -160,38 +195,31 @@ impl Repos for RestClient {
     ) -> GitHubResult<Repository> {
         let url = self.api_url(&format!("orgs/{}/repos", segment(org)));
         // Not replayed: a retry after a lost answer would be refused as a duplicate name.
-        let resp = self
-            .send(Replay::OnlyIfUnsent, || {
-                self.http
-                    .post(url.clone())
-                    .header("authorization", bearer(token))
-                    .json(repo)
-            })
-            .await?;
-        parse(resp, "POST /orgs/{org}/repos").await
+        self.write_as(
+            token,
+            (Method::POST, url),
+            repo,
+            Replay::OnlyIfUnsent,
+            "POST /orgs/{org}/repos",
+        )
+        .await
     }
 
     async fn create_user_repository(&self, token: &SecretString, repo: &NewRepository) -> GitHubResult<Repository> {
         let url = self.api_url("user/repos");
-        let resp = self
-            .send(Replay::OnlyIfUnsent, || {
-                self.http
-                    .post(url.clone())
-                    .header("authorization", bearer(token))
-                    .json(repo)
-            })
-            .await?;
-        parse(resp, "POST /user/repos").await
+        self.write_as(
+            token,
+            (Method::POST, url),
+            repo,
+            Replay::OnlyIfUnsent,
+            "POST /user/repos",
+        )
+        .await
     }
 
     async fn repository(&self, token: &SecretString, owner: &str, repo: &str) -> GitHubResult<Repository> {
         let url = self.api_url(&format!("repos/{}/{}", segment(owner), segment(repo)));
-        let resp = self
-            .send(Replay::Safe, || {
-                self.http.get(url.clone()).header("authorization", bearer(token))
-            })
-            .await?;
-        parse(resp, "GET /repos/{owner}/{repo}").await
+        self.get_as(token, url, "GET /repos/{owner}/{repo}").await
     }
 
     async fn branch_head(
@@ -202,12 +230,7 @@ impl Repos for RestClient {
         branch: &str,
     ) -> GitHubResult<Option<String>> {
         let url = self.repo_url(owner, repo, &format!("git/ref/heads/{branch}"));
-        let resp = self
-            .send(Replay::Safe, || {
-                self.http.get(url.clone()).header("authorization", bearer(token))
-            })
-            .await?;
-        match parse::<RefObject>(resp, "GET git/ref").await {
+        match self.get_as::<RefObject>(token, url, "GET git/ref").await {
             Ok(r) => Ok(Some(r.object.sha)),
             Err(GitHubError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
@@ -216,12 +239,11 @@ impl Repos for RestClient {
 
     async fn commit_tree(&self, token: &SecretString, owner: &str, repo: &str, commit: &str) -> GitHubResult<String> {
         let url = self.repo_url(owner, repo, &format!("git/commits/{commit}"));
-        let resp = self
-            .send(Replay::Safe, || {
-                self.http.get(url.clone()).header("authorization", bearer(token))
-            })
-            .await?;
-        Ok(parse::<CommitObject>(resp, "GET git/commits").await?.tree.sha)
+        Ok(self
+            .get_as::<CommitObject>(token, url, "GET git/commits")
+            .await?
+            .tree
+            .sha)
     }
 
     async fn create_tree(
@@ -239,15 +261,10 @@ impl Repos for RestClient {
             .collect();
         let body = json!({"base_tree": base_tree, "tree": entries});
         // Git objects are content-addressed: creating one twice is harmless.
-        let resp = self
-            .send(Replay::Safe, || {
-                self.http
-                    .post(url.clone())
-                    .header("authorization", bearer(token))
-                    .json(&body)
-            })
+        let tree: ShaObject = self
+            .write_as(token, (Method::POST, url), &body, Replay::Safe, "POST git/trees")
             .await?;
-        Ok(parse::<ShaObject>(resp, "POST git/trees").await?.sha)
+        Ok(tree.sha)
     }
 
     async fn create_commit(
@@ -261,15 +278,8 @@ impl Repos for RestClient {
     ) -> GitHubResult<Commit> {
         let url = self.repo_url(owner, repo, "git/commits");
         let body = json!({"message": message, "tree": tree, "parents": [parent]});
-        let resp = self
-            .send(Replay::Safe, || {
-                self.http
-                    .post(url.clone())
-                    .header("authorization", bearer(token))
-                    .json(&body)
-            })
-            .await?;
-        parse(resp, "POST git/commits").await
+        self.write_as(token, (Method::POST, url), &body, Replay::Safe, "POST git/commits")
+            .await
     }
 
     async fn update_branch(
@@ -283,15 +293,10 @@ impl Repos for RestClient {
         let url = self.repo_url(owner, repo, &format!("git/refs/heads/{branch}"));
         let body = json!({"sha": sha, "force": false});
         // Replaying a fast-forward to the same commit is a no-op.
-        let resp = self
-            .send(Replay::Safe, || {
-                self.http
-                    .patch(url.clone())
-                    .header("authorization", bearer(token))
-                    .json(&body)
-            })
-            .await?;
-        ref_write(parse(resp, "PATCH git/refs").await)
+        ref_write(
+            self.write_as(token, (Method::PATCH, url), &body, Replay::Safe, "PATCH git/refs")
+                .await,
+        )
     }
 
     async fn create_branch(
@@ -304,14 +309,9 @@ impl Repos for RestClient {
     ) -> GitHubResult<RefWrite> {
         let url = self.repo_url(owner, repo, "git/refs");
         let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
-        let resp = self
-            .send(Replay::OnlyIfUnsent, || {
-                self.http
-                    .post(url.clone())
-                    .header("authorization", bearer(token))
-                    .json(&body)
-            })
-            .await?;
-        ref_write(parse(resp, "POST git/refs").await)
+        ref_write(
+            self.write_as(token, (Method::POST, url), &body, Replay::OnlyIfUnsent, "POST git/refs")
+                .await,
+        )
     }
 }
