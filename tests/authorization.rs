@@ -115,23 +115,12 @@ async fn a_forged_installation_id_on_the_callback_links_nothing() {
         .sim
         .install("victim-org", RepoSelection::All, &[("contents", "write")]);
     let alice = User::new("alice", &["team-a"]);
-    let start = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/start",
-            Some(json!({"account_id": "team-a"})),
-        )
-        .await;
-    let (state, challenge) = state_and_challenge(&start.body);
-    let code = app.sim.authorize("octocat", Some(&challenge), None);
+    let (state, code) = app.authorized(&alice, "octocat", json!({"account_id": "team-a"})).await;
 
     let callback = app
-        .frontend(
+        .callback(
             &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state, "installation_id": foreign})),
+            json!({"code": code, "state": state, "installation_id": foreign}),
         )
         .await;
 
@@ -149,24 +138,10 @@ async fn a_state_cannot_be_replayed() {
     let (state, challenge) = state_and_challenge(&start.body);
     let first_code = app.sim.authorize("octocat", Some(&challenge), None);
     let second_code = app.sim.authorize("octocat", Some(&challenge), None);
-    let first = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": first_code, "state": state})),
-        )
-        .await;
+    let first = app.callback(&alice, json!({"code": first_code, "state": state})).await;
     assert_eq!(first.status, 200);
 
-    let replay = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": second_code, "state": state})),
-        )
-        .await;
+    let replay = app.callback(&alice, json!({"code": second_code, "state": state})).await;
 
     assert_eq!(replay.status, 400);
     assert_eq!(replay.error_code(), "invalid_state");
@@ -181,25 +156,11 @@ async fn a_state_started_by_another_caller_is_refused() {
     let attacker = User::new("attacker", &["team-v"]);
     // The attacker starts a flow and tricks the victim's browser into
     // finishing it: the victim's session must not take the attacker's state.
-    let start = app
-        .frontend(
-            &attacker,
-            "POST",
-            "/github/oauth/start",
-            Some(json!({"account_id": "team-v"})),
-        )
+    let (state, code) = app
+        .authorized(&attacker, "attacker-gh", json!({"account_id": "team-v"}))
         .await;
-    let (state, challenge) = state_and_challenge(&start.body);
-    let code = app.sim.authorize("attacker-gh", Some(&challenge), None);
 
-    let callback = app
-        .frontend(
-            &victim,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state})),
-        )
-        .await;
+    let callback = app.callback(&victim, json!({"code": code, "state": state})).await;
 
     assert_eq!(callback.status, 403);
     assert_eq!(callback.error_code(), "state_mismatch");

@@ -74,25 +74,9 @@ async fn the_install_callback_links_the_installation_to_the_states_account() {
         .sim
         .install("octo-org", github_sim::RepoSelection::All, &[("contents", "write")]);
     let alice = User::new("alice", &["team-a"]);
-    let start = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/start",
-            Some(json!({"account_id": "team-a"})),
-        )
-        .await;
-    let (state, challenge) = state_and_challenge(&start.body);
-    let code = app.sim.authorize("octocat", Some(&challenge), None);
+    let (state, code) = app.authorized(&alice, "octocat", json!({"account_id": "team-a"})).await;
 
-    let callback = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state, "installation_id": installation.to_string(), "setup_action": "install"})),
-        )
-        .await;
+    let callback = app.callback(&alice, json!({"code": code, "state": state, "installation_id": installation.to_string(), "setup_action": "install"})).await;
 
     assert_eq!(callback.status, 200, "{:?}", callback.body);
     assert_eq!(callback.body["linked_installation"]["id"], installation);
@@ -112,12 +96,7 @@ async fn a_code_github_refuses_is_a_clear_400_even_though_github_answered_200() 
     let (state, _) = state_and_challenge(&start.body);
 
     let callback = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": "not-a-code", "state": state})),
-        )
+        .callback(&alice, json!({"code": "not-a-code", "state": state}))
         .await;
 
     assert_eq!(callback.status, 400);
@@ -142,14 +121,7 @@ async fn a_code_authorized_with_another_pkce_challenge_is_refused() {
         .sim
         .authorize("octocat", Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), None);
 
-    let callback = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state})),
-        )
-        .await;
+    let callback = app.callback(&alice, json!({"code": code, "state": state})).await;
 
     assert_eq!(callback.status, 400);
     assert_eq!(callback.error_code(), "oauth_code_rejected");
@@ -160,19 +132,10 @@ async fn an_expired_state_is_refused() {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     let alice = User::new("alice", &[]);
-    let start = app.frontend(&alice, "POST", "/github/oauth/start", None).await;
-    let (state, challenge) = state_and_challenge(&start.body);
-    let code = app.sim.authorize("octocat", Some(&challenge), None);
+    let (state, code) = app.authorized(&alice, "octocat", json!({})).await;
     app.clock.advance(601);
 
-    let callback = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state})),
-        )
-        .await;
+    let callback = app.callback(&alice, json!({"code": code, "state": state})).await;
 
     assert_eq!(callback.status, 400);
     assert_eq!(callback.error_code(), "invalid_state");
@@ -197,18 +160,7 @@ async fn return_to_must_be_on_a_frontend_origin_and_comes_back_on_the_callback()
     assert_eq!(evil.error_code(), "invalid_return_to");
 
     let back = format!("{}/settings/github", crate::helpers::app::FRONTEND);
-    let start = app
-        .frontend(&alice, "POST", "/github/oauth/start", Some(json!({"return_to": back})))
-        .await;
-    let (state, challenge) = state_and_challenge(&start.body);
-    let code = app.sim.authorize("octocat", Some(&challenge), None);
-    let callback = app
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state})),
-        )
-        .await;
+    let (state, code) = app.authorized(&alice, "octocat", json!({"return_to": back})).await;
+    let callback = app.callback(&alice, json!({"code": code, "state": state})).await;
     assert_eq!(callback.body["return_to"], back);
 }

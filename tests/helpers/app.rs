@@ -226,6 +226,20 @@ impl TestApp {
         .await
     }
 
+    /// Starts the OAuth flow (`start` is the body) and has `login` authorize
+    /// it on the simulator: the state and the code GitHub would send back.
+    pub async fn authorized(&self, user: &User, login: &str, start: Value) -> (String, String) {
+        let response = self.frontend(user, "POST", "/github/oauth/start", Some(start)).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        let (state, challenge) = state_and_challenge(&response.body);
+        (state, self.sim.authorize(login, Some(&challenge), None))
+    }
+
+    /// What the frontend's callback page posts.
+    pub async fn callback(&self, user: &User, body: Value) -> TestResponse {
+        self.frontend(user, "POST", "/github/oauth/callback", Some(body)).await
+    }
+
     pub async fn link(&self, user: &User, account: &str, installation: u64) -> TestResponse {
         self.frontend(
             user,
