@@ -10,12 +10,18 @@ use crate::helpers::{TestApp, User};
 /// five-minute refresh margin.
 const INTO_REFRESH_MARGIN: i64 = 8 * 3600 - 240;
 
-#[tokio::test]
-async fn the_users_token_is_served_as_is_while_it_has_life_left() {
+/// alice (no teams) has connected GitHub as octocat.
+async fn alice_connected_as_octocat() -> (TestApp, User) {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     let alice = User::new("alice", &[]);
     app.connect(&alice, "octocat").await;
+    (app, alice)
+}
+
+#[tokio::test]
+async fn the_users_token_is_served_as_is_while_it_has_life_left() {
+    let (app, _) = alice_connected_as_octocat().await;
 
     let token = app.internal("POST", "/internal/users/alice/token", json!({})).await;
 
@@ -29,10 +35,7 @@ async fn the_users_token_is_served_as_is_while_it_has_life_left() {
 
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_first_and_the_new_pair_kept() {
-    let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    let alice = User::new("alice", &[]);
-    app.connect(&alice, "octocat").await;
+    let (app, _) = alice_connected_as_octocat().await;
     let before = app.internal("POST", "/internal/users/alice/token", json!({})).await;
     app.clock.advance(INTO_REFRESH_MARGIN);
 
@@ -47,10 +50,7 @@ async fn a_token_about_to_expire_is_refreshed_first_and_the_new_pair_kept() {
 
 #[tokio::test]
 async fn a_refresh_github_refuses_means_reauthorization_required() {
-    let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    let alice = User::new("alice", &[]);
-    app.connect(&alice, "octocat").await;
+    let (app, alice) = alice_connected_as_octocat().await;
     app.sim.revoke_authorization("octocat");
     app.clock.advance(INTO_REFRESH_MARGIN);
 
@@ -72,10 +72,7 @@ async fn a_refresh_github_refuses_means_reauthorization_required() {
 
 #[tokio::test]
 async fn connecting_again_after_a_refusal_restores_the_connection() {
-    let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    let alice = User::new("alice", &[]);
-    app.connect(&alice, "octocat").await;
+    let (app, alice) = alice_connected_as_octocat().await;
     app.sim.revoke_authorization("octocat");
     app.clock.advance(INTO_REFRESH_MARGIN);
     app.internal("POST", "/internal/users/alice/token", json!({})).await;
@@ -102,10 +99,7 @@ async fn an_unknown_user_has_no_token() {
 
 #[tokio::test]
 async fn disconnecting_revokes_the_grant_on_github_and_forgets_the_tokens() {
-    let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    let alice = User::new("alice", &[]);
-    app.connect(&alice, "octocat").await;
+    let (app, alice) = alice_connected_as_octocat().await;
     assert_eq!(app.sim.live_user_tokens("octocat").len(), 1);
 
     let disconnect = app.frontend(&alice, "DELETE", "/github/user", None).await;

@@ -214,3 +214,15 @@ async fn a_suspension_github_knows_of_before_the_webhook_is_a_403() {
     assert_eq!(vend.status, 403);
     assert_eq!(vend.error_code(), "installation_suspended");
 }
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_413_unread_and_mints_nothing() {
+    let World { app, org, .. } = world().await;
+    let padding = "x".repeat(64 * 1024);
+
+    let vend = app.vend("team-a", org, json!({"repositories": [padding]})).await;
+
+    assert_eq!(vend.status, 413);
+    assert_eq!(vend.error_code(), "payload_too_large");
+    assert_eq!(app.sim.count(Counter::MintRequests), 0);
+}

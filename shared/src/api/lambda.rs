@@ -1,8 +1,6 @@
 //! The bridge from Lambda's HTTP events (API Gateway HTTP API payload 2.0,
 //! and function URLs, which share its shape) to [`ApiRequest`].
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
@@ -45,9 +43,6 @@ impl ApiRequest {
         }
     }
 }
-
-/// Claims in the form API Gateway hands them over.
-pub type Claims = HashMap<String, String>;
 
 impl Service {
     /// Serves one Lambda event.

@@ -71,10 +71,6 @@ impl RestClient {
         })
     }
 
-    pub fn jwt_skew(&self) -> i64 {
-        self.jwt.skew()
-    }
-
     pub(super) fn api_url(&self, path: &str) -> Url {
         self.api.join(path.trim_start_matches('/')).expect("relative API path")
     }
