@@ -17,8 +17,9 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         store.link(&a, &installation(1)).await.unwrap();
         store.upsert_installation(&installation(2)).await.unwrap();
         store.delete_installation(InstallationId(2), 1_500).await.unwrap();
-        assert_eq!(store.claim_delivery("d", 1000, 1060).await.unwrap(), Claim::Claimed);
-        store.finish_delivery("d", 1001).await.unwrap();
+        let claim = lease("hook", 1000, 1060);
+        assert_eq!(store.claim_delivery("d", &claim).await.unwrap(), Claim::Claimed);
+        assert!(store.finish_delivery("d", &claim, 1001).await.unwrap());
         let token = mint(&store, 1, "s", 5_000).await;
         let version = store.get_connection(&user("alice")).await.unwrap().unwrap().version;
         (token, version)
@@ -39,7 +40,10 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
     let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();
     assert_same_installation_token(snapshot.cached.unwrap().token.as_ref().unwrap(), &token);
     assert_eq!(store.upsert_installation(&installation(2)).await.unwrap(), Upsert::Gone);
-    assert_eq!(store.claim_delivery("d", 9_000, 9_060).await.unwrap(), Claim::Duplicate);
+    assert_eq!(
+        store.claim_delivery("d", &lease("later", 9_000, 9_060)).await.unwrap(),
+        Claim::Duplicate
+    );
 }
 
 #[tokio::test]

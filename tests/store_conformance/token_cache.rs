@@ -146,3 +146,23 @@ pub(super) async fn dropping_cached_tokens_removes_every_scope_of_that_installat
         .unwrap());
     assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
 }
+
+pub(super) async fn a_token_minted_under_a_lease_taken_after_the_installation_was_deleted_is_not_kept(
+    store: &dyn Store,
+) {
+    let id = InstallationId(1);
+    store.upsert_installation(&installation(1)).await.unwrap();
+    store.delete_installation(id, 1_000).await.unwrap();
+    // The lease lands after the deletion swept the partition.
+    let late = lease("late", 1_001, 1_031);
+    assert!(store.lease_mint(id, "s", &late, 1_600).await.unwrap());
+
+    let kept = store
+        .store_minted(id, "s", &late, &installation_token(5_000, None))
+        .await
+        .unwrap();
+
+    assert!(!kept);
+    let cached = store.cached_token(id, "s").await.unwrap();
+    assert!(cached.and_then(|c| c.token).is_none(), "no token in a deleted installation's partition");
+}

@@ -9,7 +9,8 @@ use super::LEASE_SECONDS;
 use crate::domain::{GitHubUserId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::types::{Account, InstallationObject};
-use crate::store::{Claim, Upsert};
+use crate::crypto::random::token_urlsafe;
+use crate::store::{Claim, Lease, Upsert};
 use crate::App;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -93,17 +94,26 @@ pub async fn apply(app: &App, delivery: &str, event: &str, body: &[u8]) -> Resul
         return Ok(Outcome::Ignored);
     };
     let now = app.now();
-    if app.store.claim_delivery(delivery, now, now + LEASE_SECONDS * 2).await? == Claim::Duplicate {
+    let lease = Lease {
+        owner: token_urlsafe(),
+        now,
+        until: now + LEASE_SECONDS * 2,
+    };
+    if app.store.claim_delivery(delivery, &lease).await? == Claim::Duplicate {
         return Ok(Outcome::Duplicate);
     }
     match execute(app, action).await {
         Ok(what) => {
-            app.store.finish_delivery(delivery, app.now()).await?;
+            if !app.store.finish_delivery(delivery, &lease, app.now()).await? {
+                // Our lease ran out mid-way and another claim took over: it
+                // applies the same idempotent action and marks it done.
+                tracing::warn!(delivery, "a delivery's claim was taken over before it was finished");
+            }
             Ok(Outcome::Applied(what))
         }
         Err(e) => {
             // Let GitHub's redelivery (manual or automatic) try again.
-            if let Err(release) = app.store.release_delivery(delivery).await {
+            if let Err(release) = app.store.release_delivery(delivery, &lease).await {
                 tracing::error!(error = %release, "could not release a failed delivery's claim");
             }
             Err(e)

@@ -132,13 +132,17 @@ pub trait TokenCache: Send + Sync {
 /// Webhook deliveries already applied.
 #[async_trait]
 pub trait Deliveries: Send + Sync {
-    /// Claims a delivery id for processing: `Claimed` for exactly one of any
-    /// number of concurrent claims, `Duplicate` once done or while another
-    /// claim's lease runs.
-    async fn claim_delivery(&self, id: &str, now: UnixTime, lease_until: UnixTime) -> StoreResult<Claim>;
-    async fn finish_delivery(&self, id: &str, now: UnixTime) -> StoreResult<()>;
-    /// Processing failed: let a redelivery try again.
-    async fn release_delivery(&self, id: &str) -> StoreResult<()>;
+    /// Claims a delivery id for processing under `lease` (owner and expiry):
+    /// `Claimed` for exactly one of any number of concurrent claims,
+    /// `Duplicate` once done or while another claim's lease runs.
+    async fn claim_delivery(&self, id: &str, lease: &Lease) -> StoreResult<Claim>;
+    /// Marks the delivery done if `lease` still holds its claim. `false`
+    /// when it does not (the lease ran out and another claim took over, or
+    /// there never was a claim): the record is then left to its holder.
+    async fn finish_delivery(&self, id: &str, lease: &Lease, now: UnixTime) -> StoreResult<bool>;
+    /// Processing failed: let a redelivery try again, if `lease` still
+    /// holds the claim.
+    async fn release_delivery(&self, id: &str, lease: &Lease) -> StoreResult<()>;
 }
 
 pub trait Store: OAuthStates + Connections + Installations + TokenCache + Deliveries {}

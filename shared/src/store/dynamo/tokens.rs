@@ -2,6 +2,7 @@
 //! mint lease so that all containers together mint once per scope.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
 use super::installations::installation_from_item;
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
@@ -115,9 +116,7 @@ impl TokenCache for DynamoStore {
     ) -> StoreResult<bool> {
         let key = keys::token(installation, scope_key);
         let sealed = self.seal(&key, "token", &token.token);
-        let mut req = self
-            .client
-            .update_item()
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .condition_expression("lease_owner = :owner")
@@ -126,7 +125,9 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":expires", n(token.expires_at))
             .expression_attribute_values(":ttl", n(token.expires_at + KEEP_AFTER_EXPIRY))
             .expression_attribute_values(":perms", json(&token.permissions))
-            .expression_attribute_values(":selection", s(&token.repository_selection));
+            .expression_attribute_values(":selection", s(&token.repository_selection))
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#permissions", "permissions");
         let mut set = "SET #token = :token, expires_at = :expires, expire_at = :ttl, \
                        #permissions = :perms, repository_selection = :selection"
             .to_owned();
@@ -134,17 +135,37 @@ impl TokenCache for DynamoStore {
         match &token.repositories {
             Some(repos) => {
                 set.push_str(", repositories = :repos");
-                req = req.expression_attribute_values(":repos", json(repos));
+                update = update.expression_attribute_values(":repos", json(repos));
             }
             None => remove.push_str(", repositories"),
         }
-        let written = req
+        let update = update
             .update_expression(set + &remove)
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_names("#permissions", "permissions")
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        // A lease taken just before `installation.deleted` removed the
+        // partition may have recreated the item: the check on the record
+        // keeps a deleted installation's partition free of tokens.
+        let still_installed = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::installation(installation)))
+            .condition_expression("attribute_not_exists(deleted_at)")
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().condition_check(still_installed).build())
             .send()
             .await;
-        Ok(super::conditional(written)?.is_some())
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if super::transaction_condition_failed(&e, 0) || super::transaction_condition_failed(&e, 1) => {
+                Ok(false)
+            }
+            Err(e) => Err(super::backend(e)),
+        }
     }
 
     async fn release_mint_lease(

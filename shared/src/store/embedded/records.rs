@@ -130,6 +130,8 @@ pub(super) enum DeliveryStatus {
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct DeliveryItem {
     pub delivery_status: DeliveryStatus,
+    #[serde(default)]
+    pub lease_owner: Option<String>,
     pub lease_until: Option<UnixTime>,
     pub done_at: Option<UnixTime>,
     pub expire_at: Option<UnixTime>,

@@ -133,7 +133,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         repositories: None,
     };
     assert!(store.store_minted(id, "scope", &lease, &token).await.unwrap());
-    assert_eq!(store.claim_delivery("d", 1_000, 1_060).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim_delivery("d", &lease).await.unwrap(), Claim::Claimed);
     store.put_connection(&connection("alice", 7)).await.unwrap();
     store
         .link(&AccountId::parse("team-a").unwrap(), &installation(1))
@@ -149,7 +149,17 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
     // The delivery after 30 days.
     assert_eq!(store.purge_expired(1_000 + 30 * 24 * 3600 + 1).await.unwrap(), 1);
     assert_eq!(
-        store.claim_delivery("d", 9_999_999, 9_999_999).await.unwrap(),
+        store
+            .claim_delivery(
+                "d",
+                &Lease {
+                    owner: "later".into(),
+                    now: 9_999_999,
+                    until: 9_999_999
+                }
+            )
+            .await
+            .unwrap(),
         Claim::Claimed
     );
     // Connections, installations and links have no expiry.

@@ -111,9 +111,14 @@ impl TokenCache for EmbeddedStore {
             repositories: token.repositories.clone(),
         };
         let owner = lease.owner.clone();
+        let record = keys::installation(installation);
         self.write(move |w| {
             // Gone (dropped, or the installation deleted) or leased by
-            // someone else since: nothing is written.
+            // someone else since: nothing is written. A lease taken after
+            // the deletion recreated the item: the tombstone refuses it.
+            if MetaItem::is_tombstone(&w.get::<MetaItem>(&record)?) {
+                return Ok(false);
+            }
             let Some(mut item) = w.get::<TokenItem>(&key)? else {
                 return Ok(false);
             };
