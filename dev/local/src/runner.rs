@@ -132,10 +132,14 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
                 sealer,
             ))
         }
-        None => Arc::new(
-            EmbeddedStore::open(&settings.data_dir.join("broker.redb"), sealer)
-                .map_err(|e| format!("the embedded store cannot open: {e}"))?,
-        ),
+        None => {
+            let embedded = Arc::new(
+                EmbeddedStore::open(&settings.data_dir.join("broker.redb"), sealer)
+                    .map_err(|e| format!("the embedded store cannot open: {e}"))?,
+            );
+            purge_expired_now_and_then(embedded.clone(), clock.clone());
+            embedded
+        }
     };
     let github = Arc::new(
         RestClient::new(
@@ -163,4 +167,21 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
         sim,
         base_url,
     })
+}
+
+/// DynamoDB's TTL removes expired OAuth states, cached tokens and delivery
+/// records; the embedded store has no TTL, so the runner does it, at start
+/// and then every quarter of an hour, to keep a long-lived `.local/` small.
+fn purge_expired_now_and_then(store: Arc<EmbeddedStore>, clock: Arc<dyn Clock>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+        loop {
+            every.tick().await;
+            match store.purge_expired(clock.now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired items removed from the embedded store"),
+                Err(e) => tracing::warn!(error = %e, "could not purge expired items"),
+            }
+        }
+    });
 }
