@@ -164,3 +164,51 @@ async fn return_to_must_be_on_a_frontend_origin_and_comes_back_on_the_callback()
     let callback = app.callback(&alice, json!({"code": code, "state": state})).await;
     assert_eq!(callback.body["return_to"], back);
 }
+
+#[tokio::test]
+async fn a_configured_redirect_uri_goes_on_the_authorize_url_and_into_the_code_exchange() {
+    let app = TestApp::spawn().await;
+    app.sim.add_user("octocat");
+    let alice = User::new("alice", &[]);
+    let callback_page = "https://platform.example/settings/github/callback";
+    let container = app
+        .container_with(|c| c.oauth_redirect_uri = Some(callback_page.into()))
+        .await;
+
+    let start = container.frontend(&alice, "POST", "/github/oauth/start", None).await;
+    let url = url::Url::parse(start.body["authorize_url"].as_str().unwrap()).unwrap();
+    assert!(url.query_pairs().any(|(k, v)| k == "redirect_uri" && v == callback_page));
+    let (state, challenge) = state_and_challenge(&start.body);
+    let code = app.sim.authorize("octocat", Some(&challenge), Some(callback_page));
+    let connected = container
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
+    assert_eq!(connected.status, 200, "{:?}", connected.body);
+
+    // GitHub refuses a code bound to another redirect_uri: proof that the
+    // broker sends its configured one in the exchange.
+    let start = container.frontend(&alice, "POST", "/github/oauth/start", None).await;
+    let (state, challenge) = state_and_challenge(&start.body);
+    let code = app
+        .sim
+        .authorize("octocat", Some(&challenge), Some("https://elsewhere.example/cb"));
+    let refused = container
+        .frontend(
+            &alice,
+            "POST",
+            "/github/oauth/callback",
+            Some(json!({"code": code, "state": state})),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.error_code(), "oauth_code_rejected");
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("redirect_uri_mismatch"));
+}

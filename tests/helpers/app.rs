@@ -175,6 +175,13 @@ impl TestApp {
         Container::start(&self.config(), &self.sdk, &self.clock).await
     }
 
+    /// A container whose configuration `edit` changed.
+    pub async fn container_with(&self, edit: impl FnOnce(&mut Config)) -> Container {
+        let mut config = self.config();
+        edit(&mut config);
+        Container::start(&config, &self.sdk, &self.clock).await
+    }
+
     /// Every item in the table, as debug text: for "no secret in the table" checks.
     pub async fn table_dump(&self) -> String {
         format!("{:?}", self.scan().await)
