@@ -7,6 +7,7 @@ mod helpers;
 mod authorization;
 mod concurrency;
 mod github_client;
+mod hostile;
 mod hygiene;
 mod installations;
 mod oauth;

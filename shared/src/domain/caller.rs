@@ -39,9 +39,20 @@ pub fn parse_accounts(raw: &str) -> BTreeSet<AccountId> {
     let inner = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(raw);
     inner
         .split(|c: char| c == ',' || c.is_whitespace())
-        .map(|a| a.trim_matches(|c| c == '"' || c == '\''))
+        .map(unquote)
         .filter_map(AccountId::parse)
         .collect()
+}
+
+/// `'a'` or `"a"` is `a`; a quote on one side only is part of the entry,
+/// which then is no valid account id (`[team-a' OR '1'='1]` grants nothing).
+fn unquote(entry: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = entry.strip_prefix(quote).and_then(|e| e.strip_suffix(quote)) {
+            return inner;
+        }
+    }
+    entry
 }
 
 #[cfg(test)]
@@ -64,7 +75,7 @@ mod tests {
 
     #[test]
     fn empty_and_odd_claims_give_no_accounts() {
-        for raw in ["", "[]", "[ ]", ",,", "{}", "[\"../x\"]", "a/b"] {
+        for raw in ["", "[]", "[ ]", ",,", "{}", "[\"../x\"]", "a/b", "[a']", "'a", "[\"a]"] {
             assert!(parse_accounts(raw).is_empty(), "{raw:?}");
         }
     }

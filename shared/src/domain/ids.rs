@@ -14,7 +14,10 @@ fn is_id_char(c: char) -> bool {
 /// Validates a platform identifier: bounded length and a conservative
 /// alphabet, so ids can be used in keys and paths without escaping.
 fn validate_text_id(raw: &str) -> Option<String> {
-    (!raw.is_empty() && raw.len() <= MAX_ID_LEN && raw.chars().all(is_id_char)).then(|| raw.to_owned())
+    // "." and ".." are made of valid characters but mean something else in
+    // every path the platform might build from an id.
+    let dots = raw == "." || raw == "..";
+    (!raw.is_empty() && !dots && raw.len() <= MAX_ID_LEN && raw.chars().all(is_id_char)).then(|| raw.to_owned())
 }
 
 macro_rules! text_id {
@@ -69,8 +72,10 @@ macro_rules! numeric_id {
 
         impl $name {
             pub fn parse(raw: &str) -> Option<Self> {
-                // Only plain decimal digits: no sign, no whitespace, no leading "+".
-                if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+                // Only plain decimal digits, written canonically: no sign, no
+                // whitespace, no leading zero (one id, one spelling).
+                let canonical = !raw.is_empty() && raw.len() <= 20 && !raw.starts_with('0');
+                if !canonical || !raw.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
                 u64::from_str(raw).ok().filter(|n| *n > 0).map(Self)
@@ -107,7 +112,19 @@ mod tests {
     #[test]
     fn account_ids_refuse_path_and_injection_characters() {
         let long = "a".repeat(129);
-        for bad in ["", "a/b", "../x", "a b", "a%2Fb", "a#b", "a\0", "é", long.as_str()] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a b",
+            "a%2Fb",
+            "a#b",
+            "a\0",
+            "é",
+            long.as_str(),
+        ] {
             assert!(AccountId::parse(bad).is_none(), "{bad:?}");
         }
     }
@@ -115,7 +132,17 @@ mod tests {
     #[test]
     fn installation_ids_are_positive_decimal_numbers_only() {
         assert_eq!(InstallationId::parse("42"), Some(InstallationId(42)));
-        for bad in ["", "0", "-1", "+1", " 1", "1e3", "0x10", "99999999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "042",
+            "-1",
+            "+1",
+            " 1",
+            "1e3",
+            "0x10",
+            "99999999999999999999999",
+        ] {
             assert!(InstallationId::parse(bad).is_none(), "{bad:?}");
         }
     }

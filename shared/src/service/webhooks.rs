@@ -6,10 +6,10 @@
 use serde::Deserialize;
 
 use super::LEASE_SECONDS;
+use crate::crypto::random::token_urlsafe;
 use crate::domain::{GitHubUserId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::types::{Account, InstallationObject};
-use crate::crypto::random::token_urlsafe;
 use crate::store::{Claim, Lease, Upsert};
 use crate::App;
 
@@ -50,6 +50,11 @@ fn invalid(message: &str) -> Error {
 
 fn plan(event: &str, payload: Payload) -> Result<Option<Action>> {
     let action = payload.action.as_deref().unwrap_or("");
+    // GitHub's ids are positive: an id 0 would become a record (or a
+    // tombstone) that no installation can ever match.
+    if payload.installation.as_ref().is_some_and(|i| i.id == 0) {
+        return Err(invalid("installation id 0"));
+    }
     let id = payload.installation.as_ref().map(|i| InstallationId(i.id));
     let installation = |selection: Option<String>| -> Result<Installation> {
         let mut i = payload

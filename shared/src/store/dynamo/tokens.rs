@@ -174,8 +174,24 @@ impl TokenCache for DynamoStore {
         scope_key: &str,
         lease: &Lease,
     ) -> StoreResult<()> {
-        self.release_lease(keys::token(installation, scope_key), &lease.owner)
-            .await
+        // A lease taken on a scope never minted before created the item: a
+        // refused mint (a scope GitHub will not grant) must not leave that
+        // empty shell behind, so an item without a token goes entirely.
+        let key = keys::token(installation, scope_key);
+        let dropped = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .condition_expression("lease_owner = :owner AND attribute_not_exists(#token)")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .send()
+            .await;
+        if super::conditional(dropped)?.is_some() {
+            return Ok(());
+        }
+        self.release_lease(key, &lease.owner).await
     }
 
     async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()> {

@@ -144,8 +144,14 @@ impl TokenCache for EmbeddedStore {
         self.write(move |w| {
             if let Some(mut item) = w.get::<TokenItem>(&key)? {
                 if LeaseField::is_held_by(&item.lease, &owner) {
-                    item.lease = None;
-                    w.put(&key, &item)?;
+                    // As in DynamoDB: an item the lease created, holding no
+                    // token, goes entirely rather than staying an empty shell.
+                    if item.token.is_none() {
+                        w.delete(&key)?;
+                    } else {
+                        item.lease = None;
+                        w.put(&key, &item)?;
+                    }
                 }
             }
             Ok(())
