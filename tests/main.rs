@@ -11,6 +11,7 @@ mod hostile;
 mod hygiene;
 mod installations;
 mod oauth;
+mod openapi;
 mod repos;
 mod startup;
 mod store_conformance;

@@ -49,6 +49,10 @@ impl Service {
         let cors = origin.filter(|o| self.function != Function::Webhook && self.app.config.is_frontend_origin(o));
         let (route, response) = match self.route(&req).await {
             Ok((route, response)) => (Some(route), response),
+            Err(Error::MethodNotAllowed) => (
+                None,
+                ApiResponse::error(&Error::MethodNotAllowed).with_allow(&self.allowed(&req.path)),
+            ),
             Err(error) => (None, ApiResponse::error(&error)),
         };
         tracing::info!(
@@ -92,6 +96,14 @@ impl Service {
             Access::Signature => unreachable!("only the webhook function has signature routes"),
         };
         Ok((route, response))
+    }
+
+    /// What a 405 on `path` lists in `Allow`: the webhook takes only POST.
+    fn allowed(&self, path: &str) -> Vec<&'static str> {
+        match self.function {
+            Function::Webhook => vec!["POST"],
+            _ => self.router.allowed(path),
+        }
     }
 
     fn caller(&self, req: &ApiRequest) -> Result<Caller, Error> {

@@ -69,6 +69,14 @@ impl ApiResponse {
         }
     }
 
+    /// Lists the methods a path serves, as a 405 must.
+    pub fn with_allow(mut self, methods: &[&str]) -> Self {
+        if let Ok(allow) = HeaderValue::from_str(&methods.join(", ")) {
+            self.headers.insert("allow", allow);
+        }
+        self
+    }
+
     /// Adds CORS headers for an origin already checked against the configuration.
     pub fn with_cors(mut self, origin: &str) -> Self {
         if let Ok(origin) = HeaderValue::from_str(origin) {

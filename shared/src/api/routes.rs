@@ -175,6 +175,17 @@ impl Router {
         Self { paths }
     }
 
+    /// The methods served on `path`, for the `Allow` header of a 405
+    /// (RFC 9110 requires it); `OPTIONS` is the CORS preflight, served everywhere.
+    pub fn allowed(&self, path: &str) -> Vec<&'static str> {
+        let mut methods: Vec<&'static str> = match self.paths.at(path) {
+            Ok(matched) => matched.value.iter().map(|r| r.method.as_str()).collect(),
+            Err(_) => Vec::new(),
+        };
+        methods.push("OPTIONS");
+        methods
+    }
+
     pub fn find(&self, method: &Method, path: &str) -> Result<(&'static RouteSpec, Params), Error> {
         let matched = self
             .paths

@@ -1,0 +1,61 @@
+"""Schemathesis hooks for scripts/contract: signs webhook deliveries.
+
+The webhook's only caller proof is `X-Hub-Signature-256`, an HMAC of the raw
+body, so no static credential can stand in for it. The run configures the
+placeholder below as the `githubSignature` credential (so Schemathesis treats
+it as explicit auth), and this hook swaps it for the real signature of the
+body about to be sent. Schemathesis's `ignored_auth` probes remove the header
+or put a wrong value in it: those are left alone and must be refused.
+
+It also counts the requests sent per operation (Schemathesis's reports give
+only totals) into $CONTRACT_COUNTS, for the RELIABILITY_OUT figures.
+"""
+
+import atexit
+import collections
+import hashlib
+import hmac
+import json
+import os
+
+import schemathesis
+from schemathesis.core import NOT_SET
+
+PLACEHOLDER = "sign-this-body"
+
+
+def raw_body(body) -> bytes:
+    """The bytes requests will send: `json.dumps` as requests' `json=` does it."""
+    if body is NOT_SET:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if body is None:
+        return b"null"
+    return json.dumps(body, allow_nan=False).encode("utf-8")
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    headers = case.headers or {}
+    name = next((k for k in headers if k.lower() == "x-hub-signature-256"), None)
+    if name is None or headers[name] != PLACEHOLDER:
+        return
+    secret = os.environ["CONTRACT_WEBHOOK_SECRET"].encode("utf-8")
+    headers[name] = "sha256=" + hmac.new(secret, raw_body(case.body), hashlib.sha256).hexdigest()
+
+
+SENT = collections.Counter()
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    SENT[case.operation.label] += 1
+
+
+@atexit.register
+def write_counts():
+    path = os.environ.get("CONTRACT_COUNTS")
+    if path:
+        with open(path, "w") as f:
+            json.dump(SENT, f)
