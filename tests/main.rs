@@ -13,6 +13,7 @@ mod installations;
 mod oauth;
 mod openapi;
 mod repos;
+mod roundtrips;
 mod startup;
 mod store_conformance;
 mod template;
