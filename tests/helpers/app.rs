@@ -83,6 +83,18 @@ pub struct TestApp {
     pub container: Container,
 }
 
+/// For the whole-run secret sweep: what this test's broker and simulator
+/// dealt with, written when the test ends, whichever way it ends.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if super::secret_sweep::log_dir().is_some() {
+            let mut secrets = super::secret_sweep::secrets_in(&self.secret_json);
+            secrets.extend(self.sim.issued_secrets());
+            super::secret_sweep::record_secrets(&self.table, secrets);
+        }
+    }
+}
+
 impl std::ops::Deref for TestApp {
     type Target = Container;
     fn deref(&self) -> &Container {
@@ -279,6 +291,10 @@ pub fn state_and_challenge(start: &Value) -> (String, String) {
 /// Broker logs go to the test's output (shown for failing tests), at
 /// `RUST_LOG`'s level, default `warn`.
 fn init_logging() {
+    // A whole-run secret sweep wants every line at TRACE, in a file.
+    if super::secret_sweep::init_file_logging() {
+        return;
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()

@@ -5,6 +5,7 @@ pub mod events;
 pub mod fixtures;
 pub mod logs;
 pub mod moto;
+pub mod secret_sweep;
 pub mod table;
 
 pub use app::{TestApp, User};
