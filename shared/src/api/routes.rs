@@ -153,7 +153,8 @@ impl Function {
 
 pub type Params = Vec<(String, String)>;
 
-pub(super) struct Router {
+/// Public so the fuzz targets can route decoded events without a service.
+pub struct Router {
     paths: matchit::Router<Vec<&'static RouteSpec>>,
 }
 

@@ -1,0 +1,298 @@
+//! The webhook function's real entry, `Service::handle_lambda`, over the
+//! embedded store: headers, signature and body as GitHub (or an attacker)
+//! would send them.
+//!
+//! Most inputs carry a correct `X-Hub-Signature-256` computed here over the
+//! fuzzed body, so the fuzzer gets past verification into payload parsing,
+//! event planning and the store; the rest are missing, forged, truncated or
+//! bit-flipped signatures, which must never get further than a 401.
+//!
+//! Input layout (so seeds are a 4-byte prefix and a GitHub payload): one byte
+//! for the signature's kind, one each for the event and delivery headers, one
+//! for flags, then the body. Kinds that need more bytes take them right after.
+
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use arbitrary::{Arbitrary, Result, Unstructured};
+use broker::api::{Function, Service};
+use broker::clock::{Clock, SystemClock};
+use broker::config::Config;
+use broker::crypto::signature::sign;
+use broker::github::rest::RestClient;
+use broker::secret::{SecretCache, SecretSource, StaticSecret};
+use broker::store::embedded::EmbeddedStore;
+use broker::App;
+use libfuzzer_sys::fuzz_target;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+const SECRET: &str = "fuzz-webhook-secret";
+const PREVIOUS_SECRET: &str = "fuzz-webhook-secret-before-rotation";
+const STRANGER_SECRET: &str = "somebody-elses-secret";
+const EVENTS: &[&str] = &[
+    "installation",
+    "installation_repositories",
+    "installation_target",
+    "github_app_authorization",
+    "ping",
+    "push",
+];
+// A few fixed ids so redeliveries (and their duplicate detection) happen often.
+const DELIVERIES: &[&str] = &["72d3162e-cc78-11e3-81ab-4c9367dc0958", "d-1", "d-2"];
+
+#[derive(Debug)]
+enum Signature<'a> {
+    Current,
+    Previous,
+    UppercaseHex,
+    Missing,
+    Stranger,
+    Truncated,
+    BitFlip(u8),
+    Raw(&'a [u8]),
+}
+
+impl Signature<'_> {
+    /// Whether the header proves the body came from someone holding our secret.
+    fn is_valid(&self) -> bool {
+        matches!(self, Self::Current | Self::Previous | Self::UppercaseHex)
+    }
+
+    fn header(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let good = sign(SECRET, body);
+        Some(match self {
+            Self::Current => good.into_bytes(),
+            Self::Previous => sign(PREVIOUS_SECRET, body).into_bytes(),
+            Self::UppercaseHex => format!("sha256={}", good["sha256=".len()..].to_uppercase()).into_bytes(),
+            Self::Missing => return None,
+            Self::Stranger => sign(STRANGER_SECRET, body).into_bytes(),
+            Self::Truncated => good[..good.len() - 2].as_bytes().to_vec(),
+            Self::BitFlip(bit) => {
+                let mut bytes = good.into_bytes();
+                let hex_digits = bytes.len() - "sha256=".len();
+                let at = "sha256=".len() + usize::from(*bit) % hex_digits;
+                // Swap one hex digit for another hex digit, so the header stays well formed.
+                bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+                bytes
+            }
+            Self::Raw(raw) => raw.to_vec(),
+        })
+    }
+}
+
+#[derive(Debug)]
+enum Header<'a> {
+    Known(&'static str),
+    Absent,
+    Raw(&'a [u8]),
+}
+
+impl<'a> Header<'a> {
+    fn pick(u: &mut Unstructured<'a>, known: &[&'static str]) -> Result<Self> {
+        let n = known.len();
+        Ok(match usize::from(u8::arbitrary(u)?) % (n + 2) {
+            i if i < n => Self::Known(known[i]),
+            i if i == n => Self::Absent,
+            _ => Self::Raw(<&[u8]>::arbitrary(u)?),
+        })
+    }
+
+    fn value(&self) -> Option<&[u8]> {
+        match self {
+            Self::Known(v) => Some(v.as_bytes()),
+            Self::Absent => None,
+            Self::Raw(raw) => Some(raw),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Delivery<'a> {
+    signature: Signature<'a>,
+    event: Header<'a>,
+    delivery: Header<'a>,
+    /// Function URLs hand over base64 bodies as bytes, UTF-8 ones as text.
+    binary_body: bool,
+    /// A forged signature header sent before the real one.
+    forged_first: bool,
+    post: bool,
+    body: &'a [u8],
+}
+
+impl<'a> Arbitrary<'a> for Delivery<'a> {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let signature = match u8::arbitrary(u)? % 16 {
+            0..=7 => Signature::Current,
+            8 | 9 => Signature::Previous,
+            10 => Signature::UppercaseHex,
+            11 => Signature::Missing,
+            12 => Signature::Stranger,
+            13 => Signature::Truncated,
+            14 => Signature::BitFlip(u8::arbitrary(u)?),
+            _ => Signature::Raw(<&[u8]>::arbitrary(u)?),
+        };
+        let event = Header::pick(u, EVENTS)?;
+        let delivery = Header::pick(u, DELIVERIES)?;
+        let flags = u8::arbitrary(u)?;
+        Ok(Self {
+            signature,
+            event,
+            delivery,
+            binary_body: flags & 1 != 0,
+            forged_first: flags & 2 != 0,
+            post: flags & 0x70 != 0x70,
+            body: u.bytes(u.len())?,
+        })
+    }
+}
+
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    service: Service,
+}
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let service = runtime.block_on(webhook_service());
+        Harness { runtime, service }
+    })
+}
+
+async fn webhook_service() -> Service {
+    // Port 9 (discard) refuses connections: the webhook path must never call GitHub.
+    let vars = |name: &str| match name {
+        "GITHUB_API_URL" | "GITHUB_WEB_URL" => Some("http://127.0.0.1:9".to_owned()),
+        _ => None,
+    };
+    let config = Config::from_lookup(vars).expect("config");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secret = json!({
+        "app_id": "1",
+        "client_id": "Iv1.fuzz",
+        "client_secret": "fuzz-client-secret",
+        "private_key": include_str!("../../tests/fixtures/keys/app-key.pkcs1.pem"),
+        "webhook_secret": SECRET,
+        "webhook_secret_previous": PREVIOUS_SECRET,
+        "token_encryption_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "app_slug": "fuzz-app",
+    });
+    let source: Arc<dyn SecretSource> = Arc::new(StaticSecret(SecretString::from(secret.to_string())));
+    let secrets = SecretCache::load(source, clock.clone(), config.secret_refresh)
+        .await
+        .expect("secret");
+    let sealer = secrets.current().await.sealer.clone();
+    // tmpfs when there is one: every applied event commits (and syncs) a write.
+    let dir = tempfile::Builder::new()
+        .prefix("broker-fuzz-")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .expect("temporary folder");
+    let store = EmbeddedStore::open(&dir.path().join("broker.redb"), sealer).expect("embedded store");
+    // libFuzzer ends the process with exit(), so nothing would drop the folder:
+    // remove it now, the open database file lives on until the process ends.
+    drop(dir);
+    let github = RestClient::new(
+        config.github_api_url.clone(),
+        config.github_web_url.clone(),
+        config.github_timeout,
+        clock.clone(),
+    )
+    .expect("HTTP client");
+    let app = App::new(config, secrets, Arc::new(store), Arc::new(github), clock);
+    Service::new(Function::Webhook, app)
+}
+
+fn request(input: &Delivery) -> lambda_http::Request {
+    let mut builder = http::Request::builder()
+        .method(if input.post { "POST" } else { "GET" })
+        .uri("https://fuzz.lambda-url.eu-west-1.on.aws/");
+    if input.forged_first {
+        builder = builder.header("x-hub-signature-256", sign(STRANGER_SECRET, input.body));
+    }
+    let headers = [
+        ("x-hub-signature-256", input.signature.header(input.body)),
+        ("x-github-event", input.event.value().map(<[u8]>::to_vec)),
+        ("x-github-delivery", input.delivery.value().map(<[u8]>::to_vec)),
+    ];
+    for (name, value) in headers {
+        // Values no HTTP stack would carry (control characters) never reach the function.
+        if let Some(value) = value.and_then(|v| http::HeaderValue::from_bytes(&v).ok()) {
+            builder = builder.header(name, value);
+        }
+    }
+    let body = match std::str::from_utf8(input.body) {
+        Ok(text) if !input.binary_body => lambda_http::Body::Text(text.to_owned()),
+        _ => lambda_http::Body::Binary(input.body.to_vec()),
+    };
+    builder.body(body).expect("request parts")
+}
+
+fn header_text<'a>(header: &'a Header, valid: fn(char) -> bool) -> Option<&'a str> {
+    let text = std::str::from_utf8(header.value()?).ok()?;
+    (!text.is_empty() && text.len() <= 100 && text.chars().all(valid)).then_some(text)
+}
+
+fn check(input: &Delivery, status: u16, body: &Value, raw: &str) {
+    assert!(status < 500, "a webhook never fails on the server: {status} {raw}");
+    assert!(
+        !raw.contains(SECRET) && !raw.contains(PREVIOUS_SECRET),
+        "a secret leaked: {raw}"
+    );
+    if status >= 400 {
+        let code = body["error"]["code"].as_str().expect("error.code");
+        assert!(
+            !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{raw}"
+        );
+        assert!(body["error"]["message"].is_string(), "{raw}");
+    }
+    if !input.post {
+        assert_eq!(status, 405, "{raw}");
+        return;
+    }
+    if !input.signature.is_valid() || input.forged_first {
+        assert_eq!(status, 401, "an unverified delivery got {status}: {raw}");
+        return;
+    }
+    let event = header_text(&input.event, |c| c.is_ascii_lowercase() || c == '_');
+    let delivery = header_text(&input.delivery, |c| c.is_ascii_alphanumeric() || c == '-');
+    let (Some(event), Some(delivery)) = (event, delivery) else {
+        assert_eq!(body["error"]["code"], "invalid_header", "{raw}");
+        return;
+    };
+    // Syntax only: numbers out of f64's range or repeated keys are still JSON.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(input.body).is_err() {
+        assert_eq!(body["error"]["code"], "invalid_payload", "{raw}");
+        return;
+    }
+    match status {
+        200 => {
+            assert_eq!(body["delivery"], delivery, "{raw}");
+            assert_eq!(body["event"], event, "{raw}");
+            assert!(body["result"].is_string(), "{raw}");
+        }
+        400 => assert_eq!(body["error"]["code"], "invalid_payload", "{raw}"),
+        other => panic!("a verified, well-formed delivery got {other}: {raw}"),
+    }
+}
+
+fuzz_target!(|input: Delivery| {
+    let harness = harness();
+    let response = harness.runtime.block_on(harness.service.handle_lambda(request(&input)));
+    let status = response.status().as_u16();
+    let raw = match response.body() {
+        lambda_http::Body::Text(text) => text.clone(),
+        lambda_http::Body::Binary(bytes) => String::from_utf8(bytes.clone()).expect("UTF-8 response"),
+        lambda_http::Body::Empty => String::new(),
+        _ => unreachable!("the broker answers with text or bytes"),
+    };
+    let body: Value = serde_json::from_str(&raw).expect("every webhook response is JSON");
+    check(&input, status, &body, &raw);
+});
