@@ -6,6 +6,7 @@ mod helpers;
 
 mod authorization;
 mod concurrency;
+mod faults;
 mod github_client;
 mod hostile;
 mod hygiene;

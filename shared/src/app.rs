@@ -2,6 +2,7 @@
 //! credentials, store, GitHub client and clock.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
@@ -33,6 +34,32 @@ pub enum StartupError {
     Missing(&'static str),
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+}
+
+/// One DynamoDB request attempt may take this long. The SDK sets no read
+/// timeout by default: a request that never answers would hold the
+/// invocation until Lambda kills it, with no error for the caller.
+pub const DYNAMO_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// One DynamoDB operation, the SDK's retries (3 attempts, backoff of up to
+/// 1 s then 2 s) included, takes at most this long.
+pub const DYNAMO_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The DynamoDB client of `sdk` (its retries: throttling and 5xx are retried
+/// three times in all), with every request bounded in time.
+fn dynamo_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(DYNAMO_ATTEMPT_TIMEOUT)
+        .operation_timeout(DYNAMO_OPERATION_TIMEOUT)
+        .build();
+    // The SDK's connect timeout (and anything else the caller set) stays.
+    if let Some(defaults) = sdk.timeout_config() {
+        timeouts.take_defaults_from(defaults);
+    }
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(timeouts)
+            .build(),
+    )
 }
 
 impl App {
@@ -75,7 +102,7 @@ impl App {
         let secrets = SecretCache::load(source, clock.clone(), config.secret_refresh).await?;
         // The encryption key is taken once per container: see the README on rotating it.
         let sealer = secrets.current().await.sealer.clone();
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table, sealer));
+        let store = Arc::new(DynamoStore::new(dynamo_client(sdk), table, sealer));
         let github = RestClient::new(
             config.github_api_url.clone(),
             config.github_web_url.clone(),

@@ -12,6 +12,7 @@ use broker::api::{Function, Service};
 use broker::clock::OffsetClock;
 use broker::config::Config;
 use broker::App;
+use dynamo_proxy::DynamoProxy;
 use github_sim::{GitHubSim, SimConfig};
 use serde_json::{json, Value};
 
@@ -114,8 +115,13 @@ fn rand_bytes(buf: &mut [u8]) {
 }
 
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_at(&moto::endpoint()).await
+}
+
+/// The SDK's defaults (retries included, as on Lambda) against `endpoint`.
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto::endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
@@ -171,6 +177,19 @@ impl TestApp {
             secret_json,
             token_key,
         }
+    }
+
+    /// The same, but the broker's containers reach moto through a
+    /// [`DynamoProxy`] (every AWS call, Secrets Manager included), which
+    /// counts and faults their requests. The test's own reads
+    /// (`scan`, `keys`) and `new_container` still go to moto directly.
+    pub async fn spawn_behind_proxy() -> (Self, DynamoProxy) {
+        let mut app = Self::spawn().await;
+        let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
+        let sdk = sdk_config_at(&proxy.url()).await;
+        app.container = Container::start(&app.config(), &sdk, &app.clock).await;
+        proxy.reset_counts();
+        (app, proxy)
     }
 
     pub fn config(&self) -> Config {

@@ -1,6 +1,7 @@
 //! The test harness: moto, the GitHub simulator, the real broker, events.
 
 pub mod app;
+pub mod consistency;
 pub mod events;
 pub mod fixtures;
 pub mod logs;

@@ -106,28 +106,21 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
         Ok(new) => {
             // GitHub has now killed the old refresh token: the new one must
             // be stored, so the write is retried before giving up.
-            for attempt in 0..3 {
-                match app
-                    .store
-                    .complete_refresh(&connection.user, connection.version, &new)
-                    .await
-                {
-                    Ok(true) => return Ok(new),
-                    Ok(false) => {
-                        tracing::warn!("connection changed during a refresh (reconnected or removed); not storing");
-                        return Ok(new);
-                    }
-                    Err(e) if attempt < 2 => {
-                        tracing::warn!(error = %e, "storing the refreshed token failed; retrying");
-                        pause(attempt + 2).await;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "refreshed token could not be stored; the user will have to reconnect");
-                        return Err(e.into());
-                    }
+            let stored = super::persist("refreshed user token", || {
+                app.store.complete_refresh(&connection.user, connection.version, &new)
+            })
+            .await;
+            match stored {
+                Ok(true) => Ok(new),
+                Ok(false) => {
+                    tracing::warn!("connection changed during a refresh (reconnected or removed); not storing");
+                    Ok(new)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "refreshed token could not be stored; the user will have to reconnect");
+                    Err(e.into())
                 }
             }
-            unreachable!("the loop returns on its last attempt")
         }
         Err(GitHubError::OAuth { error }) => {
             tracing::info!(%error, "GitHub refused the refresh; reauthorization required");

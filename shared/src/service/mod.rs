@@ -21,3 +21,24 @@ pub(crate) async fn pause(round: u32) {
 /// How long a refresh or mint lease is held at most: longer than one GitHub
 /// call with its retries, so a live holder is never overtaken.
 pub(crate) const LEASE_SECONDS: i64 = 15;
+
+/// A store write whose loss would throw away what only GitHub could give
+/// again (a rotated refresh token, a new grant): tried three times, 160 ms
+/// and 320 ms apart, on top of the SDK's own retries of each request.
+pub(crate) async fn persist<T, F, Fut>(what: &str, mut write: F) -> crate::store::StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Err(e) if attempt < 2 => {
+                tracing::warn!(error = %e, what, "store write failed; retrying");
+                pause(attempt + 2).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}

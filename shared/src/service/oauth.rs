@@ -146,14 +146,15 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
                 })?;
             let user = app.github.user(&tokens.access_token).await.map_err(user_token_error)?;
             let access_token = tokens.access_token.clone();
-            app.store
-                .put_connection(&NewConnection {
-                    user: caller.user.clone(),
-                    github_user_id: user.id,
-                    login: user.login.clone(),
-                    tokens,
-                })
-                .await?;
+            // The code is spent: losing this write would make the person
+            // authorize again, so it is retried like a refresh's.
+            let connection = NewConnection {
+                user: caller.user.clone(),
+                github_user_id: user.id,
+                login: user.login.clone(),
+                tokens,
+            };
+            super::persist("new connection", || app.store.put_connection(&connection)).await?;
             (user, access_token)
         }
         // An install or update without an OAuth step: the existing

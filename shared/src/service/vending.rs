@@ -145,8 +145,20 @@ async fn mint_once(
             let creds = app.secrets.current().await;
             return match app.github.create_installation_token(&creds, id, scope).await {
                 Ok(token) => {
-                    if !app.store.store_minted(id, key, &lease, &token).await? {
-                        tracing::info!(installation = %id, "minted token not cached: its cache entry was dropped meanwhile");
+                    match app.store.store_minted(id, key, &lease, &token).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::info!(installation = %id, "minted token not cached: its cache entry was dropped meanwhile")
+                        }
+                        // The token is good at GitHub: the caller gets it.
+                        // Freeing the lease lets the next vend mint at once
+                        // instead of waiting for it to run out.
+                        Err(e) => {
+                            tracing::warn!(installation = %id, error = %e, "minted token not cached: the store failed");
+                            if let Err(e) = app.store.release_mint_lease(id, key, &lease).await {
+                                tracing::warn!(installation = %id, error = %e, "mint lease left to expire");
+                            }
+                        }
                     }
                     Ok(token)
                 }

@@ -2,6 +2,8 @@
 //! write; the lease attributes make one container the refresher.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::domain::tokens::UserTokens;
@@ -216,9 +218,13 @@ impl Connections for DynamoStore {
             .expression_attribute_values(":until", n(lease.until))
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":now", n(lease.now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        Ok(super::conditional(written)?.is_some())
+        super::lease_taken(written, &lease.owner, |e| match e {
+            UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+            _ => None,
+        })
     }
 
     async fn complete_refresh(&self, user: &UserId, version: u64, tokens: &UserTokens) -> StoreResult<bool> {

@@ -1,6 +1,8 @@
 //! Webhook delivery records: a claim with an owned lease, then done.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::{keys, n, s, DynamoStore};
 use crate::clock::UnixTime;
@@ -29,13 +31,14 @@ impl Deliveries for DynamoStore {
             .condition_expression("attribute_not_exists(pk) OR (delivery_status = :processing AND lease_until < :now)")
             .expression_attribute_values(":processing", s("processing"))
             .expression_attribute_values(":now", n(lease.now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        Ok(if super::conditional(written)?.is_some() {
-            Claim::Claimed
-        } else {
-            Claim::Duplicate
-        })
+        let taken = super::lease_taken(written, &lease.owner, |e| match e {
+            PutItemError::ConditionalCheckFailedException(c) => c.item(),
+            _ => None,
+        })?;
+        Ok(if taken { Claim::Claimed } else { Claim::Duplicate })
     }
 
     async fn finish_delivery(&self, id: &str, lease: &Lease, now: UnixTime) -> StoreResult<bool> {

@@ -237,6 +237,29 @@ where
     }
 }
 
+/// The outcome of a conditional write that takes a lease (sent with
+/// `ReturnValuesOnConditionCheckFailure = ALL_OLD`): taken, or refused. A
+/// refusal that shows `owner`'s own lease means an earlier attempt of this
+/// very request was written but its answer lost, and the SDK's retry met
+/// the lease it had just taken: that is a win, not someone else's lease.
+fn lease_taken<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    owner: &str,
+    old: impl Fn(&E) -> Option<&Item>,
+) -> StoreResult<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => {
+            Ok(e.as_service_error().and_then(old).and_then(|i| get_s(i, "lease_owner")) == Some(owner))
+        }
+        Err(e) => Err(backend(e)),
+    }
+}
+
 /// Whether a cancelled transaction failed on the condition of the item at `index`.
 fn transaction_condition_failed<R>(
     err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,

@@ -102,9 +102,15 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":ttl", n(lease.until + KEEP_AFTER_EXPIRY))
             .expression_attribute_values(":now", n(lease.now))
             .expression_attribute_values(":fresh", n(fresh_until))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
-        Ok(super::conditional(written)?.is_some())
+        super::lease_taken(written, &lease.owner, |e| match e {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+            _ => None,
+        })
     }
 
     async fn store_minted(

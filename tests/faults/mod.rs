@@ -1,0 +1,158 @@
+//! Faults injected at GitHub (the simulator) and between the broker and
+//! DynamoDB (the `dynamo-proxy` in front of moto). For each: the caller gets a
+//! clear error or a correct answer, the number of attempts is bounded and
+//! their worst-case time fits the function's Lambda timeout (computed, never
+//! measured), the table is consistent afterwards, and no refresh token the
+//! broker could have kept is lost.
+
+mod dynamo;
+mod github;
+mod lost_answers;
+
+use broker::api::Function;
+use dynamo_proxy::DynamoProxy;
+use github_sim::RepoSelection;
+
+use crate::helpers::consistency::assert_consistent;
+use crate::helpers::reliability::record;
+use crate::helpers::{TestApp, User};
+
+/// `GITHUB_TIMEOUT_SECONDS` as deployed (the template leaves the default):
+/// one GitHub call, its retries and waits included, never takes longer.
+const GITHUB_CALL_SECONDS: u64 = 10;
+/// What the broker's SDK client may spend on one request attempt, and the
+/// longest backoff before a retry (the SDK's: 1 s, then 2 s; the broker's
+/// own retries of a store write: 160 ms, then 320 ms).
+const DYNAMO_ATTEMPT_SECONDS: u64 = broker::app::DYNAMO_ATTEMPT_TIMEOUT.as_secs();
+const DYNAMO_BACKOFF_SECONDS: u64 = 2;
+/// A request that waits out another container's lease polls this long at most.
+const LEASE_WAIT_SECONDS: u64 = 15 + 5;
+
+/// The Lambda timeout of `function`, from `template.yaml`.
+pub fn lambda_timeout(function: Function) -> u64 {
+    let resource = match function {
+        Function::OAuthCallback => "OAuthCallbackFunction",
+        Function::TokenVending => "TokenVendingFunction",
+        Function::Webhook => "WebhookFunction",
+    };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let template: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    template["Resources"][resource]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{resource} has a Timeout"))
+}
+
+/// The worst case a fault adds to one request, from the attempts it caused:
+/// each faulted GitHub call bounded by its budget, each DynamoDB attempt
+/// that hung by the attempt timeout (a refused one answers at once), each
+/// retry by the longest backoff before it, plus lease waits. The calls the
+/// fault did not touch answer normally (milliseconds).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Attempts {
+    pub github_calls: u64,
+    pub dynamo_hung: u64,
+    pub dynamo_retries: u64,
+    pub lease_waits: u64,
+}
+
+impl Attempts {
+    pub fn worst_case_seconds(&self) -> u64 {
+        self.github_calls * GITHUB_CALL_SECONDS
+            + self.dynamo_hung * DYNAMO_ATTEMPT_SECONDS
+            + self.dynamo_retries * DYNAMO_BACKOFF_SECONDS
+            + self.lease_waits * LEASE_WAIT_SECONDS
+    }
+
+    /// Asserts the worst case fits the function's Lambda timeout.
+    pub fn assert_fit(&self, function: Function) {
+        let limit = lambda_timeout(function);
+        assert!(
+            self.worst_case_seconds() <= limit,
+            "{self:?}: worst case {} s exceeds {}'s Lambda timeout of {limit} s",
+            self.worst_case_seconds(),
+            function.name()
+        );
+    }
+}
+
+/// The outcome of one faulted scenario, recorded before it is asserted.
+pub fn outcome(case: &str, held: bool, expectation: &str) {
+    record("Faults", case, 1, u64::from(held), expectation);
+}
+
+/// A broker behind the proxy; alice (team-a) connected as octocat, who
+/// administers octo-org, where the app is installed and linked to team-a.
+pub struct World {
+    pub app: TestApp,
+    pub proxy: DynamoProxy,
+    pub alice: User,
+    pub installation: u64,
+}
+
+pub async fn world() -> World {
+    let (app, proxy) = TestApp::spawn_behind_proxy().await;
+    app.sim.add_user("octocat");
+    app.sim.add_org("octo-org", &["octocat"]);
+    app.sim.add_repo("octo-org", "web", false);
+    let permissions = [("administration", "write"), ("contents", "write"), ("metadata", "read")];
+    let installation = app.sim.install("octo-org", RepoSelection::All, &permissions);
+    let alice = User::new("alice", &["team-a"]);
+    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
+    assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
+    proxy.reset_counts();
+    World {
+        app,
+        proxy,
+        alice,
+        installation,
+    }
+}
+
+impl World {
+    /// Makes alice's stored user token due for a refresh.
+    pub fn expire_user_token(&self) {
+        self.app.clock.advance(8 * 3600 - 120);
+    }
+
+    pub async fn user_token(&self) -> crate::helpers::app::TestResponse {
+        self.app
+            .internal("POST", "/internal/users/alice/token", serde_json::json!({}))
+            .await
+    }
+
+    /// The stored refresh token is the newest GitHub issued: another refresh
+    /// (after the next expiry) works, without the user reconnecting.
+    pub async fn assert_refresh_token_kept(&self) {
+        self.app.clock.advance(8 * 3600);
+        let next = self.user_token().await;
+        assert_eq!(next.status, 200, "the refresh token was lost: {:?}", next.body);
+        assert!(self
+            .app
+            .sim
+            .live_user_tokens("octocat")
+            .contains(&next.body["token"].as_str().unwrap().to_owned()));
+    }
+
+    pub async fn assert_consistent(&self) {
+        assert_consistent(&self.app).await;
+    }
+
+    /// DynamoDB requests of one operation since the last reset.
+    pub fn dynamo(&self, op: &str) -> u64 {
+        self.proxy.count(op)
+    }
+}
+
+#[test]
+fn the_lambda_timeouts_are_read_from_the_template() {
+    assert_eq!(lambda_timeout(Function::TokenVending), 29);
+    assert_eq!(lambda_timeout(Function::OAuthCallback), 29);
+    assert_eq!(lambda_timeout(Function::Webhook), 8);
+    let all = Attempts {
+        github_calls: 1,
+        dynamo_hung: 3,
+        dynamo_retries: 2,
+        lease_waits: 0,
+    };
+    assert_eq!(all.worst_case_seconds(), 10 + 3 * DYNAMO_ATTEMPT_SECONDS + 4);
+}
