@@ -38,6 +38,9 @@ pub struct AppCredentials {
     pub webhook: WebhookVerifier,
     pub sealer: TokenSealer,
     pub app_slug: Option<String>,
+    /// The last app JWT signed with this key, reused while it has life
+    /// left: it lives and dies with the key that signed it.
+    pub(crate) jwt_cache: crate::github::jwt::JwtCache,
 }
 
 impl std::fmt::Debug for AppCredentials {
@@ -83,6 +86,7 @@ impl AppCredentials {
             webhook,
             sealer,
             app_slug: optional(obj, "app_slug")?,
+            jwt_cache: Default::default(),
         })
     }
 }
