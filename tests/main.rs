@@ -13,6 +13,7 @@ mod hygiene;
 mod installations;
 mod oauth;
 mod openapi;
+mod races;
 mod repos;
 mod roundtrips;
 mod startup;

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod consistency;
+pub mod containers;
 pub mod events;
 pub mod fixtures;
 pub mod logs;

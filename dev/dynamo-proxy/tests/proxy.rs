@@ -143,3 +143,47 @@ async fn a_delay_trips_a_client_timeout_and_the_request_still_arrives() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serialised_requests_reach_the_upstream_one_at_a_time() {
+    // An upstream that notes how many requests it holds at once.
+    let (now, most) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (n, m) = (now.clone(), most.clone());
+    let app = axum::Router::new().fallback(move || {
+        let (n, m) = (n.clone(), m.clone());
+        async move {
+            m.fetch_max(n.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            n.fetch_sub(1, Ordering::SeqCst);
+            "{}"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let proxy = DynamoProxy::start(&url).unwrap();
+    let http = reqwest::Client::new();
+    let burst = || futures_burst(&http, proxy.url());
+
+    burst().await;
+    assert!(most.load(Ordering::SeqCst) > 1, "unserialised requests overlap");
+    most.store(0, Ordering::SeqCst);
+    proxy.serialize(true);
+    burst().await;
+    assert_eq!(most.load(Ordering::SeqCst), 1);
+}
+
+async fn futures_burst(http: &reqwest::Client, url: String) {
+    let sends: Vec<_> = (0..6)
+        .map(|_| {
+            let request = http
+                .post(&url)
+                .header("x-amz-target", "DynamoDB_20120810.PutItem")
+                .body("{}");
+            tokio::spawn(request.send())
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap().unwrap().status(), 200);
+    }
+}

@@ -1,0 +1,180 @@
+//! Lambda containers as separate processes: the `broker-container` binary
+//! (exactly what the function mains run) with the Lambda environment, fed
+//! events through its own Runtime API emulator, so a race spans processes
+//! that share nothing but the table, the secret and GitHub.
+//!
+//! With `BROKER_TEST_LOG_DIR` set, each process logs at `trace` to
+//! `$BROKER_TEST_LOG_DIR/<label>-<n>.log` (swept for secrets afterwards).
+//! Processes are killed when their handle drops and, should the test binary
+//! die first, by PR_SET_PDEATHSIG.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use broker::api::Function;
+use lambda_emulator::{Emulator, Options};
+use serde_json::Value;
+
+use super::app::{TestResponse, FRONTEND, WEBHOOK_SECRET};
+use super::events::{event, Auth};
+use super::{TestApp, User};
+
+/// A guard against a process that died without telling the emulator: far
+/// above any answer's time, it only turns a hang into a failure.
+const HANG: Duration = Duration::from_secs(120);
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+pub struct ProcessContainer {
+    emulator: Emulator,
+    child: Child,
+    function: Function,
+}
+
+impl ProcessContainer {
+    /// Starts one container of `function` for `app` (its table, secret and
+    /// simulator), its AWS SDK pointed at `aws_endpoint` (moto, or a proxy
+    /// in front of it). `label` names the log file.
+    pub async fn start(app: &TestApp, aws_endpoint: &str, function: Function, label: &str) -> Self {
+        let emulator = Emulator::start_with(Options {
+            function_name: function.name().to_owned(),
+            timeout: Duration::from_secs(if function == Function::Webhook { 8 } else { 29 }),
+        })
+        .await
+        .expect("emulator starts");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_broker-container"));
+        command
+            .arg(function.name())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function.name())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name()))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", label)
+            .env("AWS_ENDPOINT_URL", aws_endpoint)
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("TABLE_NAME", &app.table)
+            .env("APP_SECRET_ID", &app.secret_id)
+            .env("GITHUB_API_URL", app.sim.url())
+            .env("GITHUB_WEB_URL", app.sim.url())
+            .env("FRONTEND_ORIGINS", FRONTEND)
+            .stdin(Stdio::null());
+        match std::env::var_os("BROKER_TEST_LOG_DIR") {
+            Some(dir) => {
+                let n = SEQ.fetch_add(1, Ordering::Relaxed);
+                let path = std::path::Path::new(&dir).join(format!("{label}-{}-{n}.log", std::process::id()));
+                let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                command
+                    .env("RUST_LOG", "trace")
+                    .stdout(file.try_clone().unwrap())
+                    .stderr(file);
+            }
+            None => {
+                command
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::inherit());
+            }
+        }
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("broker-container starts");
+        Self {
+            emulator,
+            child,
+            function,
+        }
+    }
+
+    /// One invocation: the event in, API Gateway's response decoded.
+    pub async fn send(&self, event: Value) -> TestResponse {
+        let answer = tokio::time::timeout(HANG, self.emulator.invoke(event))
+            .await
+            .unwrap_or_else(|_| panic!("{} container did not answer", self.function.name()))
+            .unwrap_or_else(|e| panic!("{} container failed: {e}", self.function.name()));
+        let status = answer["statusCode"].as_u64().expect("statusCode") as u16;
+        let mut headers = http::HeaderMap::new();
+        if let Some(map) = answer["headers"].as_object() {
+            for (k, v) in map {
+                if let (Ok(name), Some(Ok(value))) = (
+                    http::HeaderName::from_bytes(k.as_bytes()),
+                    v.as_str().map(http::HeaderValue::from_str),
+                ) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+        let body = match answer["body"].as_str() {
+            Some(text) if !text.is_empty() => serde_json::from_str(text).expect("JSON body"),
+            _ => Value::Null,
+        };
+        TestResponse { status, body, headers }
+    }
+
+    /// An internal (IAM) route of token-vending.
+    pub async fn internal(&self, path: &str, body: &Value) -> TestResponse {
+        self.request("POST", path, Some(body), Auth::Iam).await
+    }
+
+    /// A frontend (JWT) route.
+    pub async fn frontend(&self, user: &User, method: &str, path: &str) -> TestResponse {
+        self.request(method, path, None, Auth::Jwt(user.claims())).await
+    }
+
+    async fn request(&self, method: &str, path: &str, body: Option<&Value>, auth: Auth) -> TestResponse {
+        let body = body.map(Value::to_string);
+        let headers = [("content-type", "application/json"), ("origin", FRONTEND)];
+        self.send(event(method, path, &headers, body.as_deref().map(str::as_bytes), &auth))
+            .await
+    }
+
+    /// A signed webhook delivery, as GitHub sends it to the function URL.
+    pub async fn webhook(&self, event_name: &str, delivery: &str, payload: &Value) -> TestResponse {
+        let body = serde_json::to_vec(payload).unwrap();
+        let signature = broker::crypto::signature::sign(WEBHOOK_SECRET, &body);
+        let headers = [
+            ("content-type", "application/json"),
+            ("user-agent", "GitHub-Hookshot/0e1f2a3"),
+            ("x-github-event", event_name),
+            ("x-github-delivery", delivery),
+            ("x-hub-signature-256", signature.as_str()),
+        ];
+        self.send(event("POST", "/", &headers, Some(&body), &Auth::None)).await
+    }
+}
+
+impl Drop for ProcessContainer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` containers of `function`, started together.
+pub async fn start_many(
+    app: &TestApp,
+    aws_endpoint: &str,
+    function: Function,
+    n: usize,
+    label: &str,
+) -> Vec<ProcessContainer> {
+    let labels: Vec<String> = (0..n).map(|i| format!("{label}-{i}")).collect();
+    futures::future::join_all(
+        labels
+            .iter()
+            .map(|l| ProcessContainer::start(app, aws_endpoint, function, l)),
+    )
+    .await
+}

@@ -1,0 +1,46 @@
+//! Races at higher counts than `tests/concurrency.rs`, across separate
+//! container processes (`helpers::containers`) that share nothing but the
+//! table, the secret and GitHub, each running the real Lambda runtime loop.
+//! Counts scale with `RACE_SCALE` (default 1, a couple of minutes at most
+//! in CI on 2 cores; `RACE_SCALE=5` for the long run).
+
+mod storms;
+mod uninstall;
+
+use dynamo_proxy::DynamoProxy;
+use futures::future::join_all;
+
+use crate::helpers::containers::ProcessContainer;
+use crate::helpers::moto;
+
+/// The AWS endpoint the race's processes use: moto behind a proxy that
+/// forwards one request at a time. moto checks a write's condition and then
+/// writes, without a lock: two processes could both win a lease there,
+/// which DynamoDB never allows (seen: 3 of 30 rounds of 8 concurrent
+/// conditional updates had two winners). In arrival order, one at a time,
+/// each conditional write is atomic as on DynamoDB.
+pub fn atomic_dynamo() -> DynamoProxy {
+    let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
+    proxy.serialize(true);
+    proxy
+}
+
+/// `base` times `RACE_SCALE`.
+pub fn scaled(base: usize) -> usize {
+    let scale = std::env::var("RACE_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(1);
+    base * scale
+}
+
+/// Sends `n` requests at once, request `i` to container `i % len`; each
+/// container (like a Lambda one) serves one at a time, the rest queue.
+pub async fn storm<'a, F, Fut>(containers: &'a [ProcessContainer], n: usize, request: F) -> Vec<Fut::Output>
+where
+    F: Fn(&'a ProcessContainer, usize) -> Fut,
+    Fut: std::future::Future,
+{
+    join_all((0..n).map(|i| request(&containers[i % containers.len()], i))).await
+}
