@@ -177,7 +177,9 @@ async fn a_configured_redirect_uri_goes_on_the_authorize_url_and_into_the_code_e
 
     let start = container.frontend(&alice, "POST", "/github/oauth/start", None).await;
     let url = url::Url::parse(start.body["authorize_url"].as_str().unwrap()).unwrap();
-    assert!(url.query_pairs().any(|(k, v)| k == "redirect_uri" && v == callback_page));
+    assert!(url
+        .query_pairs()
+        .any(|(k, v)| k == "redirect_uri" && v == callback_page));
     let (state, challenge) = state_and_challenge(&start.body);
     let code = app.sim.authorize("octocat", Some(&challenge), Some(callback_page));
     let connected = container

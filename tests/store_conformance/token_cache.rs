@@ -164,5 +164,8 @@ pub(super) async fn a_token_minted_under_a_lease_taken_after_the_installation_wa
 
     assert!(!kept);
     let cached = store.cached_token(id, "s").await.unwrap();
-    assert!(cached.and_then(|c| c.token).is_none(), "no token in a deleted installation's partition");
+    assert!(
+        cached.and_then(|c| c.token).is_none(),
+        "no token in a deleted installation's partition"
+    );
 }

@@ -98,7 +98,10 @@ pub(super) async fn finishing_a_delivery_never_claimed_writes_nothing(store: &dy
         .unwrap());
 
     assert_eq!(
-        store.claim_delivery("never-claimed", &lease("y", 1002, 1062)).await.unwrap(),
+        store
+            .claim_delivery("never-claimed", &lease("y", 1002, 1062))
+            .await
+            .unwrap(),
         Claim::Claimed,
         "no record was created"
     );
