@@ -19,6 +19,10 @@ pub struct Config {
     /// Budget for one GitHub call including its retries; kept well inside
     /// the Lambda timeout.
     pub github_timeout: Duration,
+    /// The whole request's budget when no Lambda context gives a deadline
+    /// (the local runner, tests): `REQUEST_BUDGET_SECONDS`, unset = none. On
+    /// Lambda the invocation's own deadline is used instead.
+    pub request_budget: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +73,10 @@ impl Config {
             oauth_redirect_uri: get("OAUTH_REDIRECT_URI"),
             secret_refresh: seconds("SECRET_REFRESH_SECONDS", 300)?,
             github_timeout: seconds("GITHUB_TIMEOUT_SECONDS", 10)?,
+            request_budget: match get("REQUEST_BUDGET_SECONDS") {
+                None => None,
+                Some(_) => Some(seconds("REQUEST_BUDGET_SECONDS", 0)?),
+            },
         })
     }
 

@@ -78,6 +78,9 @@ impl Error {
             Self::ReauthorizationRequired | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::GitHub(GitHubError::Deadline(_)) | Self::Store(StoreError::Deadline(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::GitHub(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::GitHub(GitHubError::RateLimited { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::GitHub(_) => StatusCode::BAD_GATEWAY,
@@ -97,6 +100,7 @@ impl Error {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::ReauthorizationRequired => "reauthorization_required",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::GitHub(GitHubError::Deadline(_)) | Self::Store(StoreError::Deadline(_)) => "deadline_exceeded",
             Self::GitHub(e) if e.is_timeout() => "github_timeout",
             Self::GitHub(GitHubError::RateLimited { .. }) => "github_rate_limited",
             Self::GitHub(_) => "github_unavailable",
@@ -109,6 +113,9 @@ impl Error {
     /// sentence: their details (which may quote GitHub or AWS) stay in the log.
     pub fn public_message(&self) -> String {
         match self {
+            Self::GitHub(GitHubError::Deadline(_)) | Self::Store(StoreError::Deadline(_)) => {
+                "the request ran out of time before its next step could start; try again".into()
+            }
             Self::GitHub(GitHubError::RateLimited { retry_after_seconds }) => {
                 format!("GitHub's rate limit was reached; retry in {retry_after_seconds} seconds")
             }

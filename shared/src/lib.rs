@@ -17,6 +17,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod deadline;
 pub mod domain;
 pub mod error;
 pub mod github;

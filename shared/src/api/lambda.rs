@@ -1,5 +1,8 @@
 //! The bridge from Lambda's HTTP events (API Gateway HTTP API payload 2.0,
-//! and function URLs, which share its shape) to [`ApiRequest`].
+//! and function URLs, which share its shape) to [`ApiRequest`], and from the
+//! invocation's deadline to the request's time budget ([`crate::deadline`]).
+
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
@@ -44,10 +47,27 @@ impl ApiRequest {
     }
 }
 
+/// Kept back from the invocation's deadline to write the answer (and the log
+/// line) after the last step: Lambda's own deadline is a kill, not an error.
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(1);
+
+/// The instant `deadline` (Lambda's, a wall-clock time) falls at, less
+/// [`ANSWER_MARGIN`]. A deadline already past, or too close, leaves none.
+fn budget_end(deadline: SystemTime, now: SystemTime, clock: Instant) -> Instant {
+    let left = deadline.duration_since(now).unwrap_or_default();
+    clock + left.saturating_sub(ANSWER_MARGIN)
+}
+
 impl Service {
-    /// Serves one Lambda event.
+    /// Serves one Lambda event within the invocation's time budget: the
+    /// deadline Lambda gives, less [`ANSWER_MARGIN`]. Without a Lambda
+    /// context (tests, emulators) `REQUEST_BUDGET_SECONDS` applies, if set.
     pub async fn handle_lambda(&self, req: lambda_http::Request) -> lambda_http::Response<Body> {
-        let response = self.handle(ApiRequest::from_lambda(req)).await;
+        let deadline = match req.lambda_context_ref() {
+            Some(context) => Some(budget_end(context.deadline(), SystemTime::now(), Instant::now())),
+            None => self.app().config.request_budget.map(|budget| Instant::now() + budget),
+        };
+        let response = crate::deadline::within(deadline, self.handle(ApiRequest::from_lambda(req))).await;
         response.into_http::<Vec<u8>>().map(Body::from)
     }
 }
@@ -70,4 +90,19 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
         Ok::<_, std::convert::Infallible>(service.handle_lambda(req).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_ends_one_answer_margin_before_lambdas_deadline() {
+        let (now, clock) = (SystemTime::now(), Instant::now());
+        let end = budget_end(now + Duration::from_secs(29), now, clock);
+        assert_eq!(end - clock, Duration::from_secs(28));
+        // A deadline closer than the margin, or past, leaves nothing.
+        assert_eq!(budget_end(now + Duration::from_millis(300), now, clock), clock);
+        assert_eq!(budget_end(now - Duration::from_secs(1), now, clock), clock);
+    }
 }

@@ -34,6 +34,9 @@ pub enum GitHubError {
     RateLimited { retry_after_seconds: u64 },
     #[error("GitHub did not answer in time")]
     Timeout,
+    /// Not sent (again): the request's own deadline leaves no room for it.
+    #[error(transparent)]
+    Deadline(#[from] crate::deadline::DeadlineReached),
     #[error("could not reach GitHub: {0}")]
     Transport(String),
     #[error("unexpected answer from GitHub to {0}")]

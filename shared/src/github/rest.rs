@@ -21,6 +21,7 @@ use super::link::next_page;
 use super::types::*;
 use super::{GitHub, GitHubError, GitHubResult, GitHubUser};
 use crate::clock::Clock;
+use crate::deadline::DeadlineReached;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{GitHubUserId, Installation, InstallationId};
@@ -28,6 +29,11 @@ use crate::secret::AppCredentials;
 
 const API_VERSION: &str = "2022-11-28";
 const MAX_ATTEMPTS: u32 = 3;
+/// A replayable attempt shorter than this is not worth starting.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
+/// Kept after a request that cannot be replayed, for recording its answer
+/// (one DynamoDB attempt): a rotated refresh token must reach the table.
+pub const RECORD_RESERVE: Duration = crate::app::DYNAMO_ATTEMPT_TIMEOUT;
 /// A user reaching more installations than this is not a real case.
 const MAX_PAGES: usize = 50;
 
@@ -75,17 +81,26 @@ impl RestClient {
         self.api.join(path.trim_start_matches('/')).expect("relative API path")
     }
 
+    /// Sends with retries inside the call's budget and the request's
+    /// deadline ([`crate::deadline`]): a replayable attempt is cut short to
+    /// fit the deadline; one that cannot be replayed is only started when its
+    /// whole timeout, and room to record GitHub's answer, fit before it, so
+    /// the broker never cuts such a request itself after GitHub may have
+    /// acted on it.
     pub(super) async fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> GitHubResult<Response> {
         let deadline = Instant::now() + self.budget;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
+            // The request's deadline first: when both are spent, the caller
+            // learns that the request, not this call, ran out of time.
+            let timeout = attempt_timeout(replay, remaining, crate::deadline::remaining())?;
+            if timeout.is_zero() {
                 return Err(GitHubError::Timeout);
             }
             let last = attempt >= MAX_ATTEMPTS;
-            let wait = match build().timeout(remaining).send().await {
+            let wait = match build().timeout(timeout).send().await {
                 Err(e) if e.is_timeout() && (replay == Replay::OnlyIfUnsent || last) => {
                     return Err(GitHubError::Timeout)
                 }
@@ -94,7 +109,7 @@ impl RestClient {
                 Err(e) if e.is_connect() && !last => backoff(attempt),
                 Err(e) => return Err(GitHubError::Transport(e.without_url().to_string())),
                 Ok(resp) => match rate_limit_wait(&resp, self.clock.now()) {
-                    Some(wait) if last || wait > remaining => {
+                    Some(wait) if last || wait > remaining || crate::deadline::check(wait).is_err() => {
                         return Err(GitHubError::RateLimited {
                             retry_after_seconds: wait.as_secs(),
                         })
@@ -111,7 +126,8 @@ impl RestClient {
                     None => return Ok(resp),
                 },
             };
-            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+            let left = crate::deadline::remaining().unwrap_or(Duration::MAX);
+            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now())).min(left)).await;
         }
     }
 
@@ -170,6 +186,20 @@ impl RestClient {
         answer
             .into_tokens(self.clock.now())
             .ok_or(GitHubError::Decode("the OAuth token exchange"))
+    }
+}
+
+/// The timeout of the next attempt, given what is left of the call's budget
+/// (`call`) and of the request's (`request`, `None` without a deadline).
+fn attempt_timeout(replay: Replay, call: Duration, request: Option<Duration>) -> GitHubResult<Duration> {
+    let Some(request) = request else {
+        return Ok(call);
+    };
+    match replay {
+        Replay::OnlyIfUnsent if request < call + RECORD_RESERVE => Err(DeadlineReached.into()),
+        Replay::OnlyIfUnsent => Ok(call),
+        Replay::Safe if request < MIN_ATTEMPT => Err(DeadlineReached.into()),
+        Replay::Safe => Ok(call.min(request)),
     }
 }
 
@@ -334,6 +364,42 @@ impl GitHub for RestClient {
             // 404/422: the grant or token is already gone, which is the goal.
             s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::UNPROCESSABLE_ENTITY => Ok(()),
             _ => parse::<serde_json::Value>(resp, "DELETE grant").await.map(drop),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn without_a_deadline_an_attempt_has_the_rest_of_the_call_budget() {
+        assert_eq!(attempt_timeout(Replay::Safe, S(10), None).unwrap(), S(10));
+        assert_eq!(attempt_timeout(Replay::OnlyIfUnsent, S(10), None).unwrap(), S(10));
+    }
+
+    #[test]
+    fn a_replayable_attempt_is_cut_to_the_deadline_and_not_started_without_a_useful_slice() {
+        assert_eq!(attempt_timeout(Replay::Safe, S(10), Some(S(3))).unwrap(), S(3));
+        assert!(matches!(
+            attempt_timeout(Replay::Safe, S(10), Some(Duration::from_millis(900))),
+            Err(GitHubError::Deadline(_))
+        ));
+    }
+
+    #[test]
+    fn an_unreplayable_attempt_starts_only_with_its_whole_timeout_and_room_to_record_the_answer() {
+        assert_eq!(
+            attempt_timeout(Replay::OnlyIfUnsent, S(10), Some(S(12))).unwrap(),
+            S(10)
+        );
+        for left in [S(11), S(9), S(0)] {
+            assert!(matches!(
+                attempt_timeout(Replay::OnlyIfUnsent, S(10), Some(left)),
+                Err(GitHubError::Deadline(_))
+            ));
         }
     }
 }

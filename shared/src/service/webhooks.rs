@@ -107,7 +107,9 @@ pub async fn apply(app: &App, delivery: &str, event: &str, body: &[u8]) -> Resul
     if app.store.claim_delivery(delivery, &lease).await? == Claim::Duplicate {
         return Ok(Outcome::Duplicate);
     }
-    match execute(app, action).await {
+    // The action stops one DynamoDB attempt short of the deadline, so that
+    // the claim is still finished, or released for a redelivery, in time.
+    match crate::deadline::reserving(crate::app::DYNAMO_ATTEMPT_TIMEOUT, execute(app, action)).await {
         Ok(what) => {
             if !app.store.finish_delivery(delivery, &lease, app.now()).await? {
                 // Our lease ran out mid-way and another claim took over: it

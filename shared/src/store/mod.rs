@@ -28,6 +28,9 @@ pub enum StoreError {
     Backend(String),
     #[error("stored item is corrupt: {0}")]
     Corrupt(String),
+    /// Not sent (again): the request's own deadline leaves no room for it.
+    #[error(transparent)]
+    Deadline(#[from] crate::deadline::DeadlineReached),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

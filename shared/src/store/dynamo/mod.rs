@@ -209,14 +209,33 @@ const THROTTLING: [&str; 3] = [
 fn backend<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
+    // An attempt refused at the deadline, or an operation whose timeout the
+    // deadline cut short (see `DeadlineSleep` in `app.rs`).
+    let cut = matches!(err, SdkError::TimeoutError(_)) && crate::deadline::remaining().is_some_and(|l| l.is_zero());
+    if cut || refused_by_deadline(&err) {
+        return StoreError::Deadline(crate::deadline::DeadlineReached);
+    }
     let code = err.code().map(str::to_owned);
     let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
     match code {
         Some(c) if THROTTLING.contains(&c.as_str()) => StoreError::Throttled(c),
         _ => StoreError::Backend(detail),
     }
+}
+
+/// Whether the SDK gave up because the request's deadline refused an attempt
+/// (see `RequestDeadline` in `app.rs`), somewhere in the error's causes.
+fn refused_by_deadline(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.is::<crate::deadline::DeadlineReached>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
@@ -228,7 +247,7 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
 fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> StoreResult<Option<T>>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match result {
         Ok(out) => Ok(Some(out)),
@@ -249,7 +268,7 @@ fn lease_taken<T, E, R>(
 ) -> StoreResult<bool>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match result {
         Ok(_) => Ok(true),
