@@ -45,6 +45,39 @@ fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
     r.map_err(|e| StoreError::Backend(e.to_string()))
 }
 
+impl DynamoStore {
+    /// Removes every link to a tombstoned installation and its cached
+    /// tokens: the second half of a deletion. Idempotent.
+    async fn sweep_deleted(&self, id: InstallationId) -> StoreResult<()> {
+        let pk = keys::installation_pk(id);
+        let mut doomed = Vec::new();
+        for item in self.query_partition(&pk, None).await? {
+            let sk = get_s(&item, "sk").unwrap_or_default();
+            if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
+                doomed.push(keys::link_from_account(&account, id));
+                doomed.push(keys::link_from_installation(id, &account));
+            } else if sk.starts_with("TOKEN#") {
+                doomed.push(super::key(pk.clone(), sk.to_owned()));
+            }
+        }
+        self.batch_delete(doomed).await
+    }
+
+    /// A deletion whose cleanup failed after the tombstone (DynamoDB
+    /// failing, the request's deadline) leaves links behind, and GitHub does
+    /// not redeliver on its own. Reads never use such links (they see the
+    /// tombstone); the first read or event that meets one finishes the
+    /// cleanup, best-effort: a failure here changes nothing for its caller.
+    pub(super) async fn finish_deletion(&self, id: InstallationId) {
+        match self.sweep_deleted(id).await {
+            Ok(()) => tracing::info!(installation = %id, "finished a deleted installation's cleanup"),
+            Err(e) => {
+                tracing::warn!(installation = %id, error = %e, "a deleted installation's cleanup is still unfinished")
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Installations for DynamoStore {
     async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert> {
@@ -56,11 +89,13 @@ impl Installations for DynamoStore {
             .condition_expression(NOT_DELETED)
             .send()
             .await;
-        Ok(if super::conditional(written)?.is_some() {
-            Upsert::Written
-        } else {
-            Upsert::Gone
-        })
+        if super::conditional(written)?.is_some() {
+            return Ok(Upsert::Written);
+        }
+        // An event for a deleted installation: a cleanup left unfinished
+        // by the deletion's delivery is finished here.
+        self.finish_deletion(installation.id).await;
+        Ok(Upsert::Gone)
     }
 
     async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert> {
@@ -106,18 +141,7 @@ impl Installations for DynamoStore {
             .send()
             .await
             .map_err(super::backend)?;
-        let pk = keys::installation_pk(id);
-        let mut doomed = Vec::new();
-        for item in self.query_partition(&pk, None).await? {
-            let sk = get_s(&item, "sk").unwrap_or_default();
-            if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
-                doomed.push(keys::link_from_account(&account, id));
-                doomed.push(keys::link_from_installation(id, &account));
-            } else if sk.starts_with("TOKEN#") {
-                doomed.push(super::key(pk.clone(), sk.to_owned()));
-            }
-        }
-        self.batch_delete(doomed).await
+        self.sweep_deleted(id).await
     }
 
     async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {
@@ -190,13 +214,21 @@ impl Installations for DynamoStore {
         let items = self
             .batch_get(ids.iter().map(|id| keys::installation(*id)).collect())
             .await?;
-        let mut found: Vec<Installation> = items
-            .into_iter()
-            .map(installation_from_item)
-            .collect::<StoreResult<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut found = Vec::new();
+        for item in items {
+            let id = get_s(&item, "pk")
+                .and_then(|pk| pk.strip_prefix("INST#"))
+                .and_then(InstallationId::parse);
+            match installation_from_item(item)? {
+                Some(installation) => found.push(installation),
+                // A link to a tombstone is never listed, and is removed now.
+                None => {
+                    if let Some(id) = id {
+                        self.finish_deletion(id).await;
+                    }
+                }
+            }
+        }
         found.sort_by_key(|i| i.id);
         Ok(found)
     }

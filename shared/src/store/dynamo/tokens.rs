@@ -51,15 +51,24 @@ impl TokenCache for DynamoStore {
             .batch_get(vec![link_key.clone(), record_key, token_key.clone()])
             .await?;
         let mut snapshot = VendSnapshot::default();
+        let mut tombstoned = false;
         for item in items {
             match get_s(&item, "sk") {
                 Some(sk) if sk.starts_with("INST#") => snapshot.linked = true,
-                Some("META") => snapshot.installation = installation_from_item(item)?,
+                Some("META") => {
+                    snapshot.installation = installation_from_item(item)?;
+                    tombstoned = snapshot.installation.is_none();
+                }
                 Some(sk) if sk.starts_with("TOKEN#") => {
                     snapshot.cached = Some(self.cached_from_item(&token_key, &item)?)
                 }
                 _ => {}
             }
+        }
+        if snapshot.linked && tombstoned {
+            // Refused all the same (no installation); the leftover link of an
+            // unfinished deletion is removed on the way.
+            self.finish_deletion(installation).await;
         }
         Ok(snapshot)
     }
