@@ -5,8 +5,10 @@
 //! measured), the table is consistent afterwards, and no refresh token the
 //! broker could have kept is lost.
 
+mod deadline;
 mod dynamo;
 mod github;
+mod leftover_links;
 mod lost_answers;
 
 use broker::api::Function;

@@ -213,6 +213,14 @@ impl TestApp {
         Container::start(&config, &self.sdk, &self.clock).await
     }
 
+    /// A container whose configuration `edit` changed, reaching AWS through
+    /// `proxy` (as [`TestApp::spawn_behind_proxy`]'s containers do).
+    pub async fn container_behind(&self, proxy: &DynamoProxy, edit: impl FnOnce(&mut Config)) -> Container {
+        let mut config = self.config();
+        edit(&mut config);
+        Container::start(&config, &sdk_config_at(&proxy.url()).await, &self.clock).await
+    }
+
     /// Every item in the table, as debug text: for "no secret in the table" checks.
     pub async fn table_dump(&self) -> String {
         format!("{:?}", self.scan().await)

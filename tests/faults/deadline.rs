@@ -1,0 +1,221 @@
+//! The invocation's deadline. Each GitHub call and DynamoDB operation is
+//! bounded, but a request makes several; the Lambda bridge gives the request
+//! the invocation's deadline (less an answer margin) and the clients start an
+//! attempt only when it fits. Here the containers get an explicit budget
+//! (`REQUEST_BUDGET_SECONDS`, what applies without a Lambda context) and
+//! GitHub or DynamoDB is slowed until the work cannot fit: the request ends
+//! with `503 deadline_exceeded` after a bounded number of attempts, the table
+//! stays consistent, and nothing that cannot be replayed was started. What is
+//! asserted is counted (attempts, GitHub's counters), never timed.
+
+use std::time::Duration;
+
+use broker::api::Function;
+use dynamo_proxy::FaultKind as DynamoFault;
+use github_sim::{Counter, Fault, FaultKind};
+use serde_json::json;
+
+use super::{lambda_timeout, outcome, world, World, GITHUB_CALL_SECONDS};
+use crate::helpers::app::Container;
+use crate::helpers::fixtures::{about, delivery, webhook};
+use crate::helpers::reliability::record;
+
+const EXCHANGE: &str = "/login/oauth/access_token";
+
+fn delay(method: &str, path: &str, seconds: f64, times: usize) -> Fault {
+    Fault {
+        method: Some(method.into()),
+        path_prefix: path.into(),
+        kind: FaultKind::Delay(Duration::from_secs_f64(seconds)),
+        times,
+    }
+}
+
+/// A container of each function whose requests get `seconds` in all.
+async fn budgeted(w: &World, seconds: u64) -> Container {
+    w.app
+        .container_behind(&w.proxy, |c| c.request_budget = Some(Duration::from_secs(seconds)))
+        .await
+}
+
+#[tokio::test]
+async fn an_oauth_callback_whose_github_calls_overrun_the_budget_ends_with_deadline_exceeded() {
+    let w = world().await;
+    // GITHUB_TIMEOUT_SECONDS is 4 in tests: the exchange needs 4 s + 2 s to
+    // record its answer (the budget has 7); GET /user answers after 3.5 s;
+    // GET /user/installations never answers, and its attempt is cut to the
+    // 3.5 s left. Three calls of up to 4 s each would have taken 12 s.
+    let slow = budgeted(&w, 7).await;
+    let (state, code) = w
+        .app
+        .authorized(&w.alice, "octocat", json!({"account_id": "team-a"}))
+        .await;
+    w.app.sim.inject(delay("GET", "/user/installations", 30.0, 5));
+    w.app.sim.inject(delay("GET", "/user", 3.5, 1));
+    let (listings, exchanges) = (
+        w.app.sim.count_path("GET", "/user/installations"),
+        w.app.sim.count(Counter::CodeExchanges),
+    );
+
+    let body = json!({"code": code, "state": state, "installation_id": w.installation.to_string()});
+    let answer = slow
+        .frontend(&w.alice, "POST", "/github/oauth/callback", Some(body))
+        .await;
+    w.app.sim.clear_faults();
+
+    let listings = w.app.sim.count_path("GET", "/user/installations") - listings;
+    let exchanges = w.app.sim.count(Counter::CodeExchanges) - exchanges;
+    let held = answer.status == 503 && answer.error_code() == "deadline_exceeded" && listings == 1 && exchanges == 1;
+    outcome(
+        "GitHub slow on every call of an OAuth callback with a 7 s budget",
+        held,
+        "503 deadline_exceeded once the budget cannot hold another attempt; 1 listing attempt, not 3",
+    );
+    assert_eq!(
+        (answer.status, answer.error_code()),
+        (503, "deadline_exceeded"),
+        "{:?}",
+        answer.body
+    );
+    assert_eq!(listings, 1, "the one attempt that fitted, cut to the budget");
+    assert_eq!(exchanges, 1);
+    w.assert_consistent().await;
+    // Nothing was half-done: the callback's link can simply be asked again.
+    assert_eq!(w.app.link(&w.alice, "team-a", w.installation).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_refresh_exchange_is_not_started_when_its_whole_timeout_does_not_fit() {
+    let w = world().await;
+    w.expire_user_token();
+    let slow = budgeted(&w, 7).await;
+    // Reading the connection takes 1.5 s (inside one DynamoDB attempt): then
+    // less than 4 s + 2 s is left, so the exchange must not start.
+    w.proxy.inject(
+        dynamo_proxy::Fault::new("GetItem", DynamoFault::Delay(Duration::from_millis(1500)))
+            .body_contains("USER#alice"),
+    );
+    let (refreshes, sent) = (
+        w.app.sim.count(Counter::Refreshes),
+        w.app.sim.count_path("POST", EXCHANGE),
+    );
+
+    let refused = slow.internal("POST", "/internal/users/alice/token", json!({})).await;
+    w.proxy.clear_faults();
+
+    let sent = w.app.sim.count_path("POST", EXCHANGE) - sent;
+    let untouched = w.app.sim.count(Counter::Refreshes) == refreshes;
+    w.assert_consistent().await;
+    let next = w.user_token().await;
+    let held = refused.error_code() == "deadline_exceeded" && untouched && sent == 0 && next.status == 200;
+    outcome(
+        "A refresh exchange whose whole timeout does not fit in the request's budget",
+        held,
+        "503 deadline_exceeded without sending the exchange; the stored refresh token still works",
+    );
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (503, "deadline_exceeded"),
+        "{:?}",
+        refused.body
+    );
+    assert!(untouched, "GitHub never saw the refresh");
+    assert_eq!(sent, 0, "the exchange was never sent");
+    // The lease was released: the next request refreshes at once.
+    assert_eq!(next.status, 200, "{:?}", next.body);
+    w.assert_refresh_token_kept().await;
+}
+
+#[tokio::test]
+async fn a_webhook_whose_dynamo_work_cannot_fit_fails_clearly_and_a_redelivery_applies_it() {
+    let w = world().await;
+    let slow = budgeted(&w, 6).await;
+    let id = delivery();
+    let mut accepted = about(
+        webhook("installation.new_permissions_accepted"),
+        w.installation,
+        "octo-org",
+        1,
+    );
+    accepted["installation"]["permissions"] = json!({"contents": "read", "metadata": "read"});
+    // The installation's write hangs past its 2 s attempt; the action has
+    // 6 - 2 s (one attempt is kept for releasing the claim), so its retry
+    // cannot start.
+    w.proxy.inject(
+        dynamo_proxy::Fault::new("PutItem", DynamoFault::Delay(Duration::from_secs(3))).body_contains("\"META\""),
+    );
+
+    let failed = slow.webhook("installation", &id, &accepted).await;
+    let writes = w.proxy.count("PutItem");
+    w.proxy.clear_faults();
+    let consistent = crate::helpers::consistency::violations(&w.app).await.is_empty();
+    let redelivered = w.app.webhook("installation", &id, &accepted).await;
+
+    let held = failed.error_code() == "deadline_exceeded"
+        && consistent
+        && redelivered.body["result"] == "installation updated";
+    outcome(
+        "DynamoDB hanging in a webhook with a 6 s budget",
+        held,
+        "503 deadline_exceeded, the claim released in time, the table consistent; a redelivery applies it",
+    );
+    assert_eq!(
+        (failed.status, failed.error_code()),
+        (503, "deadline_exceeded"),
+        "{:?}",
+        failed.body
+    );
+    assert_eq!(
+        writes, 2,
+        "the claim and one attempt of the installation's write; no retry"
+    );
+    assert!(consistent);
+    assert_eq!(
+        redelivered.status, 200,
+        "the claim was released: {:?}",
+        redelivered.body
+    );
+    assert_eq!(redelivered.body["result"], "installation updated");
+    w.assert_consistent().await;
+}
+
+/// The worst case of each function, computed from the configuration and the
+/// template: without the deadline, the sum of its calls' bounds; with it,
+/// the deadline (Lambda's, less the answer margin) plus that margin. And the
+/// deadline leaves each function room for the attempt it must be able to
+/// make: a non-replayable GitHub call with room to record its answer, a
+/// webhook's DynamoDB attempt with one kept for releasing its claim.
+#[test]
+fn every_functions_worst_case_fits_its_lambda_timeout() {
+    let margin = broker::api::lambda::ANSWER_MARGIN.as_secs();
+    let record_reserve = broker::github::rest::RECORD_RESERVE.as_secs();
+    let dynamo_operation = broker::app::DYNAMO_OPERATION_TIMEOUT.as_secs();
+    let dynamo_attempt = broker::app::DYNAMO_ATTEMPT_TIMEOUT.as_secs();
+    // (function, what the longest request does, GitHub calls, DynamoDB operations)
+    let rows = [
+        (Function::OAuthCallback, "OAuth callback with an installation", 3, 5),
+        (Function::TokenVending, "commit (mint, then 5 Git data calls)", 6, 6),
+        (Function::Webhook, "installation.deleted", 0, 7),
+    ];
+    for (function, what, github, dynamo) in rows {
+        let lambda = lambda_timeout(function);
+        let unbounded = github * GITHUB_CALL_SECONDS + dynamo * dynamo_operation;
+        let bounded = unbounded.min(lambda - margin) + margin;
+        let room = match function {
+            Function::Webhook => lambda - margin >= 2 * dynamo_attempt,
+            _ => lambda - margin >= GITHUB_CALL_SECONDS + record_reserve,
+        };
+        record(
+            "Faults",
+            &format!(
+                "Worst case of {} ({what}): {unbounded} s of calls, {bounded} s with the deadline, Lambda {lambda} s",
+                function.name()
+            ),
+            1,
+            u64::from(bounded <= lambda && room),
+            "attempts x timeouts, capped by the invocation's deadline, fit the Lambda timeout",
+        );
+        assert!(bounded <= lambda, "{what}: {bounded} s > {lambda} s");
+        assert!(room, "{what}: the deadline leaves no room for its first attempt");
+    }
+}
