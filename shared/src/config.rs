@@ -19,9 +19,10 @@ pub struct Config {
     /// Budget for one GitHub call including its retries; kept well inside
     /// the Lambda timeout.
     pub github_timeout: Duration,
-    /// The whole request's budget when no Lambda context gives a deadline
-    /// (the local runner, tests): `REQUEST_BUDGET_SECONDS`, unset = none. On
-    /// Lambda the invocation's own deadline is used instead.
+    /// The whole request's budget for a Lambda event that carries no Lambda
+    /// context (tests, tools replaying events): `REQUEST_BUDGET_SECONDS`,
+    /// unset = no deadline. On Lambda the invocation's own deadline (less
+    /// one second to answer) is used; the local runner has none.
     pub request_budget: Option<Duration>,
 }
 
@@ -121,6 +122,14 @@ mod tests {
         assert!(c.is_frontend_origin("https://a.example"));
         assert!(c.is_frontend_origin("https://b.example"));
         assert!(!c.is_frontend_origin("https://evil.example"));
+    }
+
+    #[test]
+    fn the_request_budget_is_unset_unless_configured() {
+        assert_eq!(config(&[]).unwrap().request_budget, None);
+        let c = config(&[("REQUEST_BUDGET_SECONDS", "7")]).unwrap();
+        assert_eq!(c.request_budget, Some(Duration::from_secs(7)));
+        assert!(config(&[("REQUEST_BUDGET_SECONDS", "soon")]).is_err());
     }
 
     #[test]

@@ -33,7 +33,8 @@ where
     let mut attempt = 0;
     loop {
         match write().await {
-            Err(e) if attempt < 2 => {
+            // Past the deadline a retry would only be refused again.
+            Err(e) if attempt < 2 && !matches!(e, crate::store::StoreError::Deadline(_)) => {
                 tracing::warn!(error = %e, what, "store write failed; retrying");
                 pause(attempt + 2).await;
                 attempt += 1;
