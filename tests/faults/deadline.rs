@@ -13,6 +13,7 @@ use std::time::Duration;
 use broker::api::Function;
 use dynamo_proxy::FaultKind as DynamoFault;
 use github_sim::{Counter, Fault, FaultKind};
+use lambda_http::RequestExt;
 use serde_json::json;
 
 use super::{lambda_timeout, outcome, world, World, GITHUB_CALL_SECONDS};
@@ -177,6 +178,53 @@ async fn a_webhook_whose_dynamo_work_cannot_fit_fails_clearly_and_a_redelivery_a
     );
     assert_eq!(redelivered.body["result"], "installation updated");
     w.assert_consistent().await;
+}
+
+#[tokio::test]
+async fn on_lambda_the_invocations_own_deadline_sets_the_budget() {
+    let w = world().await;
+    w.expire_user_token();
+    // An invocation Lambda will kill 6 s from now: 5 s of budget once the
+    // answer margin is kept, less than the refresh exchange's 4 s + 2 s. The
+    // container has no configured budget: only the context can refuse it.
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(6);
+    let mut context = lambda_http::Context::default();
+    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let body = b"{}";
+    let headers = [("content-type", "application/json")];
+    let event = crate::helpers::events::event(
+        "POST",
+        "/internal/users/alice/token",
+        &headers,
+        Some(body),
+        &crate::helpers::events::Auth::Iam,
+    );
+    let request = lambda_http::request::from_str(&event.to_string())
+        .unwrap()
+        .with_lambda_context(context);
+    let refreshes = w.app.sim.count(Counter::Refreshes);
+
+    let response = w.app.vending.handle_lambda(request).await;
+
+    let status = response.status().as_u16();
+    let answer: serde_json::Value = match response.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+        lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap(),
+        _ => serde_json::Value::Null,
+    };
+    let untouched = w.app.sim.count(Counter::Refreshes) == refreshes;
+    outcome(
+        "A refresh in an invocation whose Lambda deadline is 6 s away",
+        status == 503 && answer["error"]["code"] == "deadline_exceeded" && untouched,
+        "the Lambda context's deadline, less the answer margin, refuses the exchange before it is sent",
+    );
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (503, &json!("deadline_exceeded")),
+        "{answer:?}"
+    );
+    assert!(untouched);
+    assert_eq!(w.user_token().await.status, 200);
 }
 
 /// The worst case of each function, computed from the configuration and the
