@@ -70,14 +70,20 @@ impl Container {
 
     /// User + system CPU time of the whole process (all threads) so far.
     pub fn cpu(&self) -> Duration {
+        let (user, system) = self.cpu_split();
+        user + system
+    }
+
+    /// User and system CPU time of the whole process (all threads) so far.
+    pub fn cpu_split(&self) -> (Duration, Duration) {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
         // Fields after the command name (which is in parentheses and may hold spaces).
         let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
         // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3.
-        let total = ticks(11) + ticks(12);
-        Duration::from_micros(total * 1_000_000 / clock_ticks())
+        let time = |t: u64| Duration::from_micros(t * 1_000_000 / clock_ticks());
+        (time(ticks(11)), time(ticks(12)))
     }
 
     /// Peak resident set size (VmHWM) in KiB.
@@ -90,9 +96,19 @@ impl Container {
             .unwrap_or(0)
     }
 
+    /// SIGTERM first, so a profiling wrapper (`--wrap`: valgrind, strace)
+    /// writes its report; SIGKILL if the process is still there after 10 s.
     pub async fn stop(mut self) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.start_kill();
+            let _ = self.child.wait().await;
+        }
     }
 }
 

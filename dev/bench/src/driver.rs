@@ -66,6 +66,8 @@ pub struct FunctionRun {
     pub peak_rss_kib: u64,
     /// Every warm invocation's CPU, over their count.
     pub warm_cpu_us: f64,
+    /// The system (kernel) part of the process's CPU over its whole life.
+    pub system_share: f64,
 }
 
 pub struct Driver<'a> {
@@ -151,7 +153,10 @@ impl<'a> Driver<'a> {
         let (first_route, first) = self.first.expect("one invocation at least");
         let all: Vec<&Sample> = self.routes.iter().flat_map(|r| &r.samples).collect();
         let warm_cpu_us = all.iter().map(|s| s.cpu.as_secs_f64() * 1e6).sum::<f64>() / all.len().max(1) as f64;
+        let (user, system) = self.container.cpu_split();
+        let system_share = system.as_secs_f64() / (user + system).as_secs_f64().max(1e-9);
         let run = FunctionRun {
+            system_share,
             function: self.function,
             init: self.container.init,
             first_route,

@@ -6,6 +6,8 @@
 //!
 //! Usage: bench [--iterations N] [--only ours] [--no-build] [--markdown FILE]
 //!        [--debug: the debug binaries, for a quick check of the harness itself]
+//!        [--function NAME …: only these (token-vending brings oauth-callback,
+//!         which connects the user it needs); the race runs with token-vending]
 //!        [--wrap "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"]
 
 mod container;
@@ -31,6 +33,7 @@ struct Args {
     markdown: Option<PathBuf>,
     wrap: Vec<String>,
     profile: &'static str,
+    functions: Vec<String>,
 }
 
 fn args() -> Args {
@@ -41,6 +44,7 @@ fn args() -> Args {
         markdown: None,
         wrap: Vec::new(),
         profile: "release",
+        functions: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -49,6 +53,7 @@ fn args() -> Args {
             "--only" => a.node = it.next().as_deref() != Some("ours"),
             "--no-build" => a.build = false,
             "--debug" => a.profile = "debug",
+            "--function" => a.functions.push(it.next().expect("--function NAME")),
             "--markdown" => a.markdown = it.next().map(PathBuf::from),
             "--wrap" => {
                 a.wrap = it
@@ -86,7 +91,7 @@ fn zip_size(dir: &Path, name: &str, inputs: &[&str]) -> u64 {
     file_size(&zip)
 }
 
-fn ours(root: &Path, infra: &Infra, wrap: &[String], profile: &str) -> (Implementation, Vec<Sizes>) {
+fn ours(root: &Path, infra: &Infra, wrap: &[String], profile: &str) -> (Implementation, Vec<(&'static str, Sizes)>) {
     let mut launches = HashMap::new();
     let mut sizes = Vec::new();
     for f in FUNCTIONS {
@@ -94,10 +99,13 @@ fn ours(root: &Path, infra: &Infra, wrap: &[String], profile: &str) -> (Implemen
         let dir = std::env::temp_dir().join(format!("bench-ours-{f}"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(&binary, dir.join("bootstrap")).expect("release binary (run without --no-build)");
-        sizes.push(Sizes {
-            unpacked: file_size(&binary),
-            zipped: zip_size(&dir, &format!("ours-{f}"), &["bootstrap"]),
-        });
+        sizes.push((
+            f,
+            Sizes {
+                unpacked: file_size(&binary),
+                zipped: zip_size(&dir, &format!("ours-{f}"), &["bootstrap"]),
+            },
+        ));
         let mut command: Vec<String> = wrap.to_vec();
         command.push(binary.display().to_string());
         launches.insert(
@@ -112,7 +120,7 @@ fn ours(root: &Path, infra: &Infra, wrap: &[String], profile: &str) -> (Implemen
     (Implementation { name: "ours", launches }, sizes)
 }
 
-fn node(root: &Path, infra: &Infra) -> (Implementation, Vec<Sizes>) {
+fn node(root: &Path, infra: &Infra) -> (Implementation, Vec<(&'static str, Sizes)>) {
     let dir = root.join("bench/node");
     let du = |p: &Path| -> u64 {
         let out = Command::new("du").arg("-sb").arg(p).output().expect("du");
@@ -132,7 +140,7 @@ fn node(root: &Path, infra: &Infra) -> (Implementation, Vec<Sizes>) {
             &format!("node-{f}"),
             &[&handler, "lib", "runtime.mjs", "node_modules"],
         );
-        sizes.push(Sizes { unpacked, zipped });
+        sizes.push((f, Sizes { unpacked, zipped }));
         launches.insert(
             f,
             Launch {
@@ -176,7 +184,11 @@ async fn main() {
     }
     let n = args.iterations;
     // Function by function, ours then Node's, so both see the same machine load.
-    for (step, function) in FUNCTIONS.iter().enumerate() {
+    let wanted = |f: &str| {
+        let asked = |g: &str| args.functions.is_empty() || args.functions.iter().any(|a| a == g);
+        asked(f) || (f == "oauth-callback" && asked("token-vending"))
+    };
+    for (step, function) in FUNCTIONS.iter().enumerate().filter(|(_, f)| wanted(f)) {
         for (imp, runs) in sides.iter_mut() {
             eprintln!("{}: {function} …", imp.name);
             runs.push(match step {
@@ -188,20 +200,24 @@ async fn main() {
     }
     let mut races = Vec::new();
     for (imp, _) in &sides {
-        eprintln!("{}: 1000 vends over 4 containers …", imp.name);
-        races.push(workload::race(&infra, imp, &world, 4, 1000).await);
+        if wanted("token-vending") {
+            eprintln!("{}: 1000 vends over 4 containers …", imp.name);
+            races.push(Some(workload::race(&infra, imp, &world, 4, 1000).await));
+        } else {
+            races.push(None);
+        }
     }
     let mut sides = sides.into_iter().zip(races);
     let (ours_runs, ours_race) = sides.next().map(|((_, r), m)| (r, m)).unwrap();
     let ours = Side {
         runs: ours_runs,
         sizes: ours_sizes,
-        race_mints: Some(ours_race),
+        race_mints: ours_race,
     };
     let node = sides.next().map(|((_, runs), m)| Side {
         runs,
         sizes: node_sizes.unwrap_or_default(),
-        race_mints: Some(m),
+        race_mints: m,
     });
     let mut text = report::markdown(&ours, node.as_ref());
     text.push_str(&targets::check(&ours, node.as_ref()));

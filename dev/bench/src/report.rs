@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::driver::{FunctionRun, Route};
 
+#[derive(Clone, Copy)]
 pub struct Sizes {
     /// Stripped binary (ours) or handler + node_modules (Node), bytes.
     pub unpacked: u64,
@@ -13,7 +14,7 @@ pub struct Sizes {
 
 pub struct Side {
     pub runs: Vec<FunctionRun>,
-    pub sizes: Vec<Sizes>,
+    pub sizes: Vec<(&'static str, Sizes)>,
     pub race_mints: Option<usize>,
 }
 
@@ -45,8 +46,9 @@ pub fn markdown(ours: &Side, node: Option<&Side>) -> String {
     writeln!(out, "|---|---|---:|---:|---:|").unwrap();
     for (i, o) in ours.runs.iter().enumerate() {
         let n = node.map(|s| &s.runs[i]);
-        let size_o = &ours.sizes[i];
-        let size_n = node.map(|s| &s.sizes[i]);
+        let size_of = |side: &'_ Side| side.sizes.iter().find(|(f, _)| *f == o.function).map(|(_, s)| *s);
+        let size_o = size_of(ours).expect("sizes of every function");
+        let size_n = node.and_then(size_of);
         let mut row = |metric: &str, a: String, b: Option<String>, r: Option<String>| {
             writeln!(
                 out,
@@ -81,6 +83,12 @@ pub fn markdown(ours: &Side, node: Option<&Side>) -> String {
             format!("{:.0} µs", o.warm_cpu_us),
             n.map(|n| format!("{:.0} µs", n.warm_cpu_us)),
             n.map(|n| ratio(n.warm_cpu_us, o.warm_cpu_us)),
+        );
+        row(
+            "of which in the kernel (whole life)",
+            format!("{:.0} %", o.system_share * 100.0),
+            n.map(|n| format!("{:.0} %", n.system_share * 100.0)),
+            None,
         );
         row(
             "peak RSS (VmHWM)",
