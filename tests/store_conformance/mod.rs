@@ -26,7 +26,9 @@ use broker::store::{
 use futures::future::join_all;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{app::sdk_config, table};
+use dynamo_proxy::DynamoProxy;
+
+use crate::helpers::{app::sdk_config_at, moto, table};
 
 /// A store under test, and where to look at what it keeps at rest.
 struct Subject {
@@ -38,6 +40,7 @@ enum AtRest {
     Dynamo {
         client: aws_sdk_dynamodb::Client,
         table: String,
+        _proxy: DynamoProxy,
     },
     Embedded {
         path: PathBuf,
@@ -46,13 +49,22 @@ enum AtRest {
 }
 
 impl Subject {
+    /// Through a proxy that passes one request at a time: moto's conditional
+    /// writes are not atomic under concurrency (DynamoDB's are), and the
+    /// concurrent scenarios must test the store, not moto.
     async fn dynamo() -> Self {
-        let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+        let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
+        proxy.serialize(true);
+        let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(&proxy.url()).await);
         let table = format!("conformance-{}", &token_urlsafe()[..12]);
         table::create(&client, &table).await;
         Self {
             store: Box::new(DynamoStore::new(client.clone(), &table, sealer())),
-            at_rest: AtRest::Dynamo { client, table },
+            at_rest: AtRest::Dynamo {
+                client,
+                table,
+                _proxy: proxy,
+            },
         }
     }
 
@@ -70,7 +82,7 @@ impl Subject {
     async fn raw(&self) -> Vec<u8> {
         match &self.at_rest {
             AtRest::Embedded { path, .. } => std::fs::read(path).unwrap(),
-            AtRest::Dynamo { client, table } => {
+            AtRest::Dynamo { client, table, .. } => {
                 let mut items = Vec::new();
                 let mut start = None;
                 loop {
