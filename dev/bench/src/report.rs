@@ -60,13 +60,13 @@ pub fn markdown(ours: &Side, node: Option<&Side>) -> String {
             .unwrap();
         };
         row(
-            "init (spawn → first `next`)",
+            "init (spawn → first `next`, median of 5 cold starts)",
             ms(o.init),
             n.map(|n| ms(n.init)),
             n.map(|n| ratio(n.init.as_secs_f64(), o.init.as_secs_f64())),
         );
         row(
-            &format!("first invocation ({})", o.first_route),
+            &format!("first invocation ({}, median of 5)", o.first_route),
             ms(o.first.latency),
             n.map(|n| ms(n.first.latency)),
             n.map(|n| ratio(n.first.latency.as_secs_f64(), o.first.latency.as_secs_f64())),

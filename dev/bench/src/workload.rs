@@ -49,7 +49,6 @@ fn authorize_url_parts(start: &Value) -> (String, String) {
 }
 
 pub async fn oauth(infra: &Infra, imp: &Implementation, n: usize) -> FunctionRun {
-    let mut d = Driver::start(infra, "oauth-callback", &imp.launches["oauth-callback"]).await;
     let start = |account: Option<&str>| {
         let body = match account {
             Some(a) => json!({"account_id": a}),
@@ -57,7 +56,8 @@ pub async fn oauth(infra: &Infra, imp: &Implementation, n: usize) -> FunctionRun
         };
         frontend("POST", "/github/oauth/start", Some(body), ALICE, ACCOUNTS)
     };
-    d.call(Some("POST /github/oauth/start"), start(None)).await;
+    let launch = &imp.launches["oauth-callback"];
+    let mut d = Driver::start(infra, "oauth-callback", launch, "POST /github/oauth/start", start(None)).await;
     for _ in 0..n {
         let started = d.call(Some("POST /github/oauth/start"), start(Some("team-a"))).await;
         let (state, challenge) = authorize_url_parts(&started);
@@ -82,9 +82,9 @@ fn vend_path(world: &World) -> String {
 }
 
 pub async fn vending(infra: &Infra, imp: &Implementation, world: &World, n: usize) -> FunctionRun {
-    let mut d = Driver::start(infra, "token-vending", &imp.launches["token-vending"]).await;
     let get = |path: &str| frontend("GET", path, None, ALICE, ACCOUNTS);
-    d.call(Some("GET /github/user"), get("/github/user")).await;
+    let launch = &imp.launches["token-vending"];
+    let mut d = Driver::start(infra, "token-vending", launch, "GET /github/user", get("/github/user")).await;
     let link = |id: u64| {
         frontend(
             "PUT",
@@ -147,7 +147,6 @@ const HOOKS: &[(&str, &str)] = &[
 ];
 
 pub async fn webhooks(infra: &Infra, imp: &Implementation, root: &Path, n: usize) -> FunctionRun {
-    let mut d = Driver::start(infra, "webhook", &imp.launches["webhook"]).await;
     let mut delivery = 0u64;
     let mut next_id = || {
         delivery += 1;
@@ -160,7 +159,8 @@ pub async fn webhooks(infra: &Infra, imp: &Implementation, root: &Path, n: usize
             (*event, *file, std::fs::read_to_string(path).expect("fixture"))
         })
         .collect();
-    d.call(Some("ping"), webhook("ping", &next_id(), &bodies[0].2)).await;
+    let ping = webhook("ping", &next_id(), &bodies[0].2);
+    let mut d = Driver::start(infra, "webhook", &imp.launches["webhook"], "ping", ping).await;
     for (event, file, body) in &bodies {
         for _ in 0..n {
             d.call(Some(file), webhook(event, &next_id(), body)).await;
