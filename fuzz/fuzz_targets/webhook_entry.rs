@@ -68,7 +68,7 @@ impl Signature<'_> {
             Self::UppercaseHex => format!("sha256={}", good["sha256=".len()..].to_uppercase()).into_bytes(),
             Self::Missing => return None,
             Self::Stranger => sign(STRANGER_SECRET, body).into_bytes(),
-            Self::Truncated => good[..good.len() - 2].as_bytes().to_vec(),
+            Self::Truncated => good.as_bytes()[..good.len() - 2].to_vec(),
             Self::BitFlip(bit) => {
                 let mut bytes = good.into_bytes();
                 let hex_digits = bytes.len() - "sha256=".len();
