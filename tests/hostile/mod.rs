@@ -17,6 +17,7 @@ mod claims;
 mod ids;
 mod oauth;
 mod repos;
+mod runtime;
 mod webhooks;
 mod world;
 
