@@ -182,14 +182,7 @@ async fn a_configured_redirect_uri_goes_on_the_authorize_url_and_into_the_code_e
         .any(|(k, v)| k == "redirect_uri" && v == callback_page));
     let (state, challenge) = state_and_challenge(&start.body);
     let code = app.sim.authorize("octocat", Some(&challenge), Some(callback_page));
-    let connected = container
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state})),
-        )
-        .await;
+    let connected = container.callback(&alice, json!({"code": code, "state": state})).await;
     assert_eq!(connected.status, 200, "{:?}", connected.body);
 
     // GitHub refuses a code bound to another redirect_uri: proof that the
@@ -199,14 +192,7 @@ async fn a_configured_redirect_uri_goes_on_the_authorize_url_and_into_the_code_e
     let code = app
         .sim
         .authorize("octocat", Some(&challenge), Some("https://elsewhere.example/cb"));
-    let refused = container
-        .frontend(
-            &alice,
-            "POST",
-            "/github/oauth/callback",
-            Some(json!({"code": code, "state": state})),
-        )
-        .await;
+    let refused = container.callback(&alice, json!({"code": code, "state": state})).await;
     assert_eq!(refused.status, 400);
     assert_eq!(refused.error_code(), "oauth_code_rejected");
     assert!(refused.body["error"]["message"]

@@ -281,11 +281,6 @@ impl TestApp {
         (state, self.sim.authorize(login, Some(&challenge), None))
     }
 
-    /// What the frontend's callback page posts.
-    pub async fn callback(&self, user: &User, body: Value) -> TestResponse {
-        self.frontend(user, "POST", "/github/oauth/callback", Some(body)).await
-    }
-
     pub async fn link(&self, user: &User, account: &str, installation: u64) -> TestResponse {
         self.frontend(
             user,
@@ -393,6 +388,11 @@ impl Container {
 
     pub async fn frontend(&self, user: &User, method: &str, path: &str, body: Option<Value>) -> TestResponse {
         self.request(method, path, body, Auth::Jwt(user.claims())).await
+    }
+
+    /// What the frontend's callback page posts.
+    pub async fn callback(&self, user: &User, body: Value) -> TestResponse {
+        self.frontend(user, "POST", "/github/oauth/callback", Some(body)).await
     }
 
     pub async fn internal(&self, method: &str, path: &str, body: Value) -> TestResponse {
