@@ -1,7 +1,10 @@
 //! Events as API Gateway (HTTP API, payload 2.0) and function URLs deliver
 //! them to a function.
 
-use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+use lambda_emulator::events::{event, Auth as Authorizer};
+use serde_json::{json, Value};
 
 pub enum Auth<'a> {
     /// The JWT authorizer's claims: `sub` and the accounts, as API Gateway renders arrays.
@@ -15,54 +18,15 @@ pub enum Auth<'a> {
 }
 
 pub fn http(method: &str, path: &str, headers: &[(&str, &str)], body: Option<String>, auth: Auth<'_>) -> Value {
-    let mut context = json!({
-        "accountId": "123456789012",
-        "apiId": "a1b2c3d4e5",
-        "domainName": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
-        "domainPrefix": "a1b2c3d4e5",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                 "sourceIp": "203.0.113.7", "userAgent": "bench"},
-        "requestId": "JKJaXmPLvHcESHA=",
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": "24/Nov/2026:15:00:00 +0000",
-        "timeEpoch": 1795100400000u64
-    });
-    match auth {
-        Auth::Jwt { sub, accounts } => {
-            let claims = json!({"sub": sub, "accounts": format!("[{}]", accounts.join(" "))});
-            context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-        }
-        Auth::Iam => {
-            context["authorizer"] = json!({"iam": {
-                "accessKey": "ASIAEXAMPLEKEY", "accountId": "123456789012",
-                "callerId": "AROAEXAMPLE:platform-backend", "cognitoIdentity": null, "principalOrgId": null,
-                "userArn": "arn:aws:sts::123456789012:assumed-role/platform-backend/session",
-                "userId": "AROAEXAMPLE:platform-backend"
-            }});
-        }
-        Auth::None => {
-            context["domainName"] = json!("abcdefghijklmnop.lambda-url.eu-west-1.on.aws");
-            context["apiId"] = json!("abcdefghijklmnop");
-        }
-    }
-    let mut header_map = Map::new();
-    for (k, v) in headers {
-        header_map.insert(k.to_lowercase(), Value::String((*v).to_owned()));
-    }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": header_map,
-        "requestContext": context,
-        "isBase64Encoded": false
-    });
-    if let Some(body) = body {
-        event["body"] = Value::String(body);
-    }
-    event
+    let auth = match auth {
+        Auth::Jwt { sub, accounts } => Authorizer::Jwt(HashMap::from([
+            ("sub".to_owned(), sub.to_owned()),
+            ("accounts".to_owned(), format!("[{}]", accounts.join(" "))),
+        ])),
+        Auth::Iam => Authorizer::Iam,
+        Auth::None => Authorizer::None,
+    };
+    event(method, path, headers, body.as_deref().map(str::as_bytes), &auth)
 }
 
 pub fn frontend(method: &str, path: &str, body: Option<Value>, sub: &str, accounts: &[&str]) -> Value {

@@ -8,6 +8,8 @@
 //! `next` arrived (the end of the container's init) and, per invocation,
 //! when the event was queued, handed to the runtime and answered.
 
+pub mod events;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
