@@ -37,14 +37,6 @@ pub async fn within<F: Future>(deadline: Option<Instant>, work: F) -> F::Output 
     }
 }
 
-/// Runs `work` with the current deadline brought forward by `reserve`, so
-/// that what follows it (recording a failure, releasing a lease) still has
-/// `reserve` to run in.
-pub async fn reserving<F: Future>(reserve: Duration, work: F) -> F::Output {
-    let earlier = current().map(|d| d.checked_sub(reserve).unwrap_or(d));
-    within(earlier, work).await
-}
-
 /// The deadline of the request this task serves, if it has one.
 pub fn current() -> Option<Instant> {
     DEADLINE.try_with(|d| *d).ok()
@@ -92,10 +84,6 @@ mod tests {
             })
             .await;
             within(None, async { assert_eq!(current(), Some(outer)) }).await;
-            reserving(Duration::from_secs(4), async {
-                assert_eq!(current(), Some(outer - Duration::from_secs(4)))
-            })
-            .await;
             assert_eq!(current(), Some(outer));
         })
         .await;

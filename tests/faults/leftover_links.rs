@@ -102,12 +102,11 @@ async fn vending_by_id_and_by_owner_refuse_a_leftover_link_and_finish_the_cleanu
 #[tokio::test]
 async fn a_later_event_for_the_deleted_installation_finishes_a_cleanup_the_deadline_cut_short() {
     let w = world().await;
-    // The webhook has 6 s, 4 of them for the action: the tombstone is
-    // written, the cleanup's query hangs past its 2 s attempt, and its retry
-    // cannot start. The claim is released in the 2 s kept for it.
+    // The webhook has 3 s: the tombstone is written with the delivery, the
+    // cleanup's query hangs past its 2 s attempt, and its retry cannot start.
     let slow = w
         .app
-        .container_behind(&w.proxy, |c| c.request_budget = Some(Duration::from_secs(6)))
+        .container_behind(&w.proxy, |c| c.request_budget = Some(Duration::from_secs(3)))
         .await;
     let hang = Fault::new("Query", FaultKind::Delay(Duration::from_secs(3))).body_contains("INST#");
     let id = leftover(&w, "org-late", hang, Some(&slow)).await;

@@ -98,13 +98,13 @@ async fn a_refresh_completion_written_but_answered_500_keeps_the_new_refresh_tok
 }
 
 #[tokio::test]
-async fn a_delivery_claim_written_but_answered_500_is_still_applied() {
+async fn a_delivery_written_but_answered_500_is_reported_applied() {
     let w = world().await;
     let id = delivery();
     let deleted = about(webhook("installation.deleted"), w.installation, "octo-org", 1);
-    // The claim is the webhook's only PutItem with a condition on the delivery.
+    // The tombstone and the delivery record are written in one transaction.
     w.proxy
-        .inject(Fault::new("PutItem", FaultKind::LoseAnswer).body_contains("DELIVERY#"));
+        .inject(Fault::new("TransactWriteItems", FaultKind::LoseAnswer).body_contains("DELIVERY#"));
 
     let answer = w.app.webhook("installation", &id, &deleted).await;
     let listed = w
@@ -114,9 +114,9 @@ async fn a_delivery_claim_written_but_answered_500_is_still_applied() {
 
     let held = answer.body["result"] == "installation deleted" && listed.body["installations"] == json!([]);
     outcome(
-        "lost answer on a webhook delivery's claim",
+        "lost answer on a webhook delivery's write",
         held,
-        "the retried claim finds its own lease and applies the event (not 'duplicate', nothing done)",
+        "the retried transaction finds its own delivery record: applied, not 'duplicate'",
     );
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(answer.body["result"], "installation deleted");

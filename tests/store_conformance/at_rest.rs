@@ -16,7 +16,7 @@ pub(super) async fn nothing_secret_is_kept_in_plaintext(subject: &Subject) {
     // Everything opens again: the values are there, sealed.
     let stored = store.get_connection(&user("alice")).await.unwrap().unwrap();
     assert_same_user_tokens(stored.tokens.as_ref().unwrap(), &refreshed);
-    let cached = store.cached_token(InstallationId(1), "s").await.unwrap().unwrap();
+    let cached = store.cached_token(InstallationId(1), "s", 0).await.unwrap().unwrap();
     assert_same_installation_token(cached.token.as_ref().unwrap(), &token);
 
     let raw = subject.raw().await;

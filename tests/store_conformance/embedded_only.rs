@@ -15,11 +15,10 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         store.put_oauth_state(&state).await.unwrap();
         store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
         store.link(&a, &installation(1)).await.unwrap();
-        store.upsert_installation(&installation(2)).await.unwrap();
-        store.delete_installation(InstallationId(2), 1_500).await.unwrap();
-        let claim = lease("hook", 1000, 1060);
-        assert_eq!(store.claim_delivery("d", &claim).await.unwrap(), Claim::Claimed);
-        assert!(store.finish_delivery("d", &claim, 1001).await.unwrap());
+        deliver(&store, upsert(installation(2))).await;
+        deliver(&store, Change::Delete { id: InstallationId(2) }).await;
+        let renamed = rename(InstallationId(1), "org-1");
+        assert_eq!(store.apply_delivery("d", 1_001, &renamed).await.unwrap(), Applied::Done);
         let token = mint(&store, 1, "s", 5_000).await;
         let version = store.get_connection(&user("alice")).await.unwrap().unwrap().version;
         (token, version)
@@ -39,10 +38,13 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
     assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
     let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();
     assert_same_installation_token(snapshot.cached.unwrap().token.as_ref().unwrap(), &token);
-    assert_eq!(store.upsert_installation(&installation(2)).await.unwrap(), Upsert::Gone);
+    assert_eq!(deliver(&store, upsert(installation(2))).await, Applied::Gone);
     assert_eq!(
-        store.claim_delivery("d", &lease("later", 9_000, 9_060)).await.unwrap(),
-        Claim::Duplicate
+        store
+            .apply_delivery("d", 9_000, &upsert(installation(1)))
+            .await
+            .unwrap(),
+        Applied::Duplicate
     );
 }
 

@@ -5,10 +5,7 @@ use super::*;
 pub(super) async fn an_upserted_installation_reads_back(store: &dyn Store) {
     assert_eq!(store.get_installation(InstallationId(1)).await.unwrap(), None);
 
-    assert_eq!(
-        store.upsert_installation(&installation(1)).await.unwrap(),
-        Upsert::Written
-    );
+    assert_eq!(deliver(store, upsert(installation(1))).await, Applied::Done);
     assert_eq!(
         store.get_installation(InstallationId(1)).await.unwrap(),
         Some(installation(1))
@@ -18,7 +15,7 @@ pub(super) async fn an_upserted_installation_reads_back(store: &dyn Store) {
     suspended.status = InstallationStatus::Suspended;
     suspended.repository_selection = "selected".into();
     suspended.permissions.insert("issues".into(), "read".into());
-    assert_eq!(store.upsert_installation(&suspended).await.unwrap(), Upsert::Written);
+    assert_eq!(deliver(store, upsert(suspended.clone())).await, Applied::Done);
     assert_eq!(
         store.get_installation(InstallationId(1)).await.unwrap(),
         Some(suspended)
@@ -27,21 +24,15 @@ pub(super) async fn an_upserted_installation_reads_back(store: &dyn Store) {
 
 pub(super) async fn renaming_changes_the_login_and_an_unknown_installation_is_gone(store: &dyn Store) {
     let id = InstallationId(1);
-    assert_eq!(
-        store.rename_installation_account(id, "new-org").await.unwrap(),
-        Upsert::Gone
-    );
+    assert_eq!(deliver(store, rename(id, "new-org")).await, Applied::Gone);
     assert_eq!(
         store.get_installation(id).await.unwrap(),
         None,
         "a rename creates nothing"
     );
-    store.upsert_installation(&installation(1)).await.unwrap();
+    deliver(store, upsert(installation(1))).await;
 
-    assert_eq!(
-        store.rename_installation_account(id, "new-org").await.unwrap(),
-        Upsert::Written
-    );
+    assert_eq!(deliver(store, rename(id, "new-org")).await, Applied::Done);
 
     let renamed = store.get_installation(id).await.unwrap().unwrap();
     assert_eq!(renamed.account_login, "new-org");
@@ -58,12 +49,12 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     }
     let id = InstallationId(1);
 
-    store.delete_installation(id, 4_000).await.unwrap();
+    deliver(store, Change::Delete { id }).await;
 
     assert_eq!(store.get_installation(id).await.unwrap(), None);
-    assert_eq!(store.upsert_installation(&installation(1)).await.unwrap(), Upsert::Gone);
+    assert_eq!(deliver(store, upsert(installation(1))).await, Applied::Gone);
     assert_eq!(store.link(&c, &installation(1)).await.unwrap(), Upsert::Gone);
-    assert_eq!(store.rename_installation_account(id, "x").await.unwrap(), Upsert::Gone);
+    assert_eq!(deliver(store, rename(id, "x")).await, Applied::Gone);
     assert_eq!(store.get_installation(id).await.unwrap(), None, "still a tombstone");
     assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [2]);
     assert_eq!(ids(&store.linked_installations(&b).await.unwrap()), [0u64; 0]);
@@ -76,9 +67,9 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     );
     assert!(!store.unlink(&a, id).await.unwrap(), "no link left to remove");
     for scope in ["s1", "s2"] {
-        assert!(store.cached_token(id, scope).await.unwrap().is_none());
+        assert!(store.cached_token(id, scope, 0).await.unwrap().is_none());
     }
-    assert!(store.cached_token(InstallationId(2), "s1").await.unwrap().is_some());
+    assert!(store.cached_token(InstallationId(2), "s1", 0).await.unwrap().is_some());
     let snapshot = store.vend_snapshot(&a, id, "s1").await.unwrap();
     assert!(!snapshot.linked && snapshot.installation.is_none() && snapshot.cached.is_none());
 }
@@ -129,7 +120,7 @@ pub(super) async fn linked_installations_lists_an_accounts_installations_by_id(s
         store.link(&a, &installation(id)).await.unwrap();
     }
     store.link(&b, &installation(4)).await.unwrap();
-    store.upsert_installation(&installation(7)).await.unwrap();
+    deliver(store, upsert(installation(7))).await;
 
     assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [4, 30, 100]);
     assert_eq!(ids(&store.linked_installations(&b).await.unwrap()), [4]);

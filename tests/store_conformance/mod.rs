@@ -20,8 +20,8 @@ use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, Inst
 use broker::store::dynamo::DynamoStore;
 use broker::store::embedded::EmbeddedStore;
 use broker::store::{
-    Claim, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, StoreError, TokenCache,
-    Upsert,
+    Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, StoreError,
+    TokenCache, Upsert,
 };
 use futures::future::join_all;
 use secrecy::{ExposeSecret, SecretString};
@@ -152,13 +152,12 @@ conformance! {
         a_mint_lease_that_ran_out_can_be_taken_and_its_old_holder_stores_nothing,
         only_the_owner_releases_a_mint_lease,
         a_token_minted_under_a_lease_taken_after_the_installation_was_deleted_is_not_kept,
-        dropping_cached_tokens_removes_every_scope_of_that_installation_only,
-        a_delivery_is_claimed_once_and_is_a_duplicate_once_finished,
-        of_ten_concurrent_claims_of_a_delivery_exactly_one_wins,
-        a_released_delivery_can_be_claimed_again,
-        a_delivery_whose_claim_ran_out_can_be_claimed_again,
-        a_claim_taken_over_cannot_be_finished_or_released_by_its_old_holder,
-        finishing_a_delivery_never_claimed_writes_nothing,
+        invalidating_tokens_hides_every_scope_of_that_installation_only,
+        an_update_that_does_not_invalidate_keeps_the_cached_tokens,
+        a_delivery_is_applied_once_and_a_redelivery_changes_nothing,
+        of_ten_concurrent_copies_of_a_delivery_exactly_one_applies,
+        a_delivery_for_a_deleted_installation_is_gone_and_not_recorded,
+        a_revocation_disconnects_every_user_at_once_and_skips_unknown_ones,
     ],
     subject: [nothing_secret_is_kept_in_plaintext],
 }

@@ -110,10 +110,13 @@ pub(super) fn assert_same_installation_token(actual: &InstallationToken, expecte
 /// Leases and stores a token for one installation and scope.
 pub(super) async fn mint(store: &dyn Store, id: u64, scope: &str, expires_at: i64) -> InstallationToken {
     let owner = lease(&format!("minter-{scope}"), 1000, 1030);
-    assert!(store.lease_mint(InstallationId(id), scope, &owner, 1600).await.unwrap());
+    assert!(store
+        .lease_mint(InstallationId(id), scope, &owner, 1600, 0)
+        .await
+        .unwrap());
     let token = installation_token(expires_at, repositories());
     assert!(store
-        .store_minted(InstallationId(id), scope, &owner, &token)
+        .store_minted(InstallationId(id), scope, &owner, &token, 0)
         .await
         .unwrap());
     token
@@ -121,4 +124,23 @@ pub(super) async fn mint(store: &dyn Store, id: u64, scope: &str, expires_at: i6
 
 pub(super) fn ids(installations: &[Installation]) -> Vec<u64> {
     installations.iter().map(|i| i.id.0).collect()
+}
+
+/// Applies `change` as a delivery of its own.
+pub(super) async fn deliver(store: &dyn Store, change: Change) -> Applied {
+    store.apply_delivery(&token_urlsafe(), 1_000, &change).await.unwrap()
+}
+
+pub(super) fn upsert(installation: Installation) -> Change {
+    Change::Upsert {
+        installation,
+        invalidate_tokens: false,
+    }
+}
+
+pub(super) fn rename(id: InstallationId, login: &str) -> Change {
+    Change::Rename {
+        id,
+        login: login.into(),
+    }
 }

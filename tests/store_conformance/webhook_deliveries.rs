@@ -1,108 +1,99 @@
-//! Conformance scenarios: webhook deliveries.
+//! Conformance scenarios: webhook deliveries, each applied once.
 
 use super::*;
 
-pub(super) async fn a_delivery_is_claimed_once_and_is_a_duplicate_once_finished(store: &dyn Store) {
-    let first = lease("first", 1000, 1060);
-    assert_eq!(store.claim_delivery("d", &first).await.unwrap(), Claim::Claimed);
-    assert_eq!(
-        store.claim_delivery("d", &lease("second", 1001, 1061)).await.unwrap(),
-        Claim::Duplicate
-    );
-
-    assert!(store.finish_delivery("d", &first, 1002).await.unwrap());
-
-    assert_eq!(
-        store.claim_delivery("d", &lease("third", 2000, 2060)).await.unwrap(),
-        Claim::Duplicate
-    );
-    store.release_delivery("d", &first).await.unwrap();
-    assert_eq!(
-        store.claim_delivery("d", &lease("fourth", 2001, 2061)).await.unwrap(),
-        Claim::Duplicate,
-        "done stays done"
-    );
-}
-
-pub(super) async fn of_ten_concurrent_claims_of_a_delivery_exactly_one_wins(store: &dyn Store) {
-    let leases: Vec<_> = (0..10).map(|i| lease(&format!("c{i}"), 1000, 1060)).collect();
-    let claims = join_all(leases.iter().map(|l| store.claim_delivery("d", l))).await;
-
-    let won = claims
-        .into_iter()
-        .filter(|c| *c.as_ref().unwrap() == Claim::Claimed)
-        .count();
-    assert_eq!(won, 1);
-}
-
-pub(super) async fn a_released_delivery_can_be_claimed_again(store: &dyn Store) {
-    let first = lease("first", 1000, 1060);
-    assert_eq!(store.claim_delivery("d", &first).await.unwrap(), Claim::Claimed);
-
-    store.release_delivery("d", &first).await.unwrap();
-
-    assert_eq!(
-        store.claim_delivery("d", &lease("second", 1001, 1061)).await.unwrap(),
-        Claim::Claimed
-    );
-    store.release_delivery("unknown", &first).await.unwrap();
-}
-
-pub(super) async fn a_delivery_whose_claim_ran_out_can_be_claimed_again(store: &dyn Store) {
-    assert_eq!(
-        store.claim_delivery("d", &lease("first", 1000, 1060)).await.unwrap(),
-        Claim::Claimed
-    );
-
-    assert_eq!(
-        store.claim_delivery("d", &lease("second", 1060, 1120)).await.unwrap(),
-        Claim::Duplicate,
-        "held at its last second"
-    );
-    assert_eq!(
-        store.claim_delivery("d", &lease("third", 1061, 1121)).await.unwrap(),
-        Claim::Claimed
-    );
-    assert_eq!(
-        store.claim_delivery("d", &lease("fourth", 1062, 1122)).await.unwrap(),
-        Claim::Duplicate
-    );
-}
-
-pub(super) async fn a_claim_taken_over_cannot_be_finished_or_released_by_its_old_holder(store: &dyn Store) {
-    let stale = lease("stale", 1000, 1060);
-    let current = lease("current", 1061, 1121);
-    store.claim_delivery("d", &stale).await.unwrap();
-    assert_eq!(store.claim_delivery("d", &current).await.unwrap(), Claim::Claimed);
-
-    assert!(!store.finish_delivery("d", &stale, 1062).await.unwrap());
-    store.release_delivery("d", &stale).await.unwrap();
-
-    assert_eq!(
-        store.claim_delivery("d", &lease("other", 1063, 1123)).await.unwrap(),
-        Claim::Duplicate,
-        "the current claim still holds"
-    );
-    assert!(store.finish_delivery("d", &current, 1064).await.unwrap());
-    assert_eq!(
-        store.claim_delivery("d", &lease("later", 9_000, 9_060)).await.unwrap(),
-        Claim::Duplicate,
-        "and is done"
-    );
-}
-
-pub(super) async fn finishing_a_delivery_never_claimed_writes_nothing(store: &dyn Store) {
-    assert!(!store
-        .finish_delivery("never-claimed", &lease("x", 1000, 1060), 1001)
-        .await
-        .unwrap());
-
+pub(super) async fn a_delivery_is_applied_once_and_a_redelivery_changes_nothing(store: &dyn Store) {
     assert_eq!(
         store
-            .claim_delivery("never-claimed", &lease("y", 1002, 1062))
+            .apply_delivery("d", 1_000, &upsert(installation(1)))
             .await
             .unwrap(),
-        Claim::Claimed,
-        "no record was created"
+        Applied::Done
+    );
+    let mut suspended = installation(1);
+    suspended.status = InstallationStatus::Suspended;
+
+    let again = store.apply_delivery("d", 1_001, &upsert(suspended)).await.unwrap();
+
+    assert_eq!(again, Applied::Duplicate);
+    assert_eq!(
+        store.get_installation(InstallationId(1)).await.unwrap(),
+        Some(installation(1)),
+        "the redelivery's change was not applied"
+    );
+}
+
+pub(super) async fn of_ten_concurrent_copies_of_a_delivery_exactly_one_applies(store: &dyn Store) {
+    deliver(store, upsert(installation(1))).await;
+    let renames: Vec<_> = (0..10)
+        .map(|i| rename(InstallationId(1), &format!("org-{i}")))
+        .collect();
+
+    let applied = join_all(renames.iter().map(|r| store.apply_delivery("d", 1_000, r))).await;
+
+    let winners: Vec<usize> = applied
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| *a.as_ref().unwrap() == Applied::Done)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "{applied:?}");
+    assert!(applied
+        .iter()
+        .all(|a| matches!(a.as_ref().unwrap(), Applied::Done | Applied::Duplicate)));
+    let login = store
+        .get_installation(InstallationId(1))
+        .await
+        .unwrap()
+        .unwrap()
+        .account_login;
+    assert_eq!(login, format!("org-{}", winners[0]), "only the winner's change landed");
+}
+
+pub(super) async fn a_delivery_for_a_deleted_installation_is_gone_and_not_recorded(store: &dyn Store) {
+    deliver(store, Change::Delete { id: InstallationId(1) }).await;
+
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .apply_delivery("late", 1_000, &upsert(installation(1)))
+                .await
+                .unwrap(),
+            Applied::Gone,
+            "not recorded, so a redelivery is Gone again rather than a Duplicate"
+        );
+    }
+    assert_eq!(store.get_installation(InstallationId(1)).await.unwrap(), None);
+}
+
+pub(super) async fn a_revocation_disconnects_every_user_at_once_and_skips_unknown_ones(store: &dyn Store) {
+    let tokens = user_tokens();
+    for sub in ["alice", "bob"] {
+        store.put_connection(&connection(sub, 7, &tokens)).await.unwrap();
+    }
+    store.put_connection(&connection("carol", 8, &tokens)).await.unwrap();
+    let revoked = Change::Disconnect {
+        users: vec![user("alice"), user("nobody"), user("bob")],
+    };
+
+    assert_eq!(store.apply_delivery("d", 1_000, &revoked).await.unwrap(), Applied::Done);
+
+    for sub in ["alice", "bob"] {
+        assert!(store.get_connection(&user(sub)).await.unwrap().is_none(), "{sub}");
+    }
+    assert!(store.users_of_github_user(GitHubUserId(7)).await.unwrap().is_empty());
+    assert!(
+        store.get_connection(&user("nobody")).await.unwrap().is_none(),
+        "not created"
+    );
+    assert!(store.get_connection(&user("carol")).await.unwrap().is_some());
+    store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
+    assert_eq!(
+        store.apply_delivery("d", 1_001, &revoked).await.unwrap(),
+        Applied::Duplicate
+    );
+    assert!(
+        store.get_connection(&user("alice")).await.unwrap().is_some(),
+        "a reconnect after the revocation survives its redelivery"
     );
 }

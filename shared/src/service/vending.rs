@@ -99,7 +99,7 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendR
     {
         return Ok(token);
     }
-    mint_once(app, id, &scope, &key, min_ttl).await
+    mint_once(app, id, &scope, &key, min_ttl, snapshot.token_epoch).await
 }
 
 /// Picks the linked installation whose GitHub account is `owner`.
@@ -132,6 +132,7 @@ async fn mint_once(
     scope: &TokenScope,
     key: &str,
     min_ttl: i64,
+    epoch: u64,
 ) -> Result<InstallationToken> {
     let deadline = app.now() + LEASE_SECONDS + 5;
     for round in 0.. {
@@ -141,14 +142,14 @@ async fn mint_once(
             now,
             until: now + LEASE_SECONDS,
         };
-        if app.store.lease_mint(id, key, &lease, now + min_ttl).await? {
+        if app.store.lease_mint(id, key, &lease, now + min_ttl, epoch).await? {
             let creds = app.secrets.current().await;
             return match app.github.create_installation_token(&creds, id, scope).await {
                 Ok(token) => {
-                    match app.store.store_minted(id, key, &lease, &token).await {
+                    match app.store.store_minted(id, key, &lease, &token, epoch).await {
                         Ok(true) => {}
                         Ok(false) => {
-                            tracing::info!(installation = %id, "minted token not cached: its cache entry was dropped meanwhile")
+                            tracing::info!(installation = %id, "minted token not cached: the installation changed or was deleted meanwhile")
                         }
                         // The token is good at GitHub: the caller gets it.
                         // Freeing the lease lets the next vend mint at once
@@ -169,7 +170,7 @@ async fn mint_once(
             };
         }
         // Someone else holds the lease or just stored a fresh token.
-        if let Some(token) = app.store.cached_token(id, key).await?.and_then(|c| c.token) {
+        if let Some(token) = app.store.cached_token(id, key, epoch).await?.and_then(|c| c.token) {
             if token.usable_for(app.now(), min_ttl) {
                 return Ok(token);
             }

@@ -74,17 +74,10 @@ pub trait Connections: Send + Sync {
 /// Installations, their links to accounts, and their cached tokens.
 #[async_trait]
 pub trait Installations: Send + Sync {
-    /// Creates or updates the installation unless it was deleted: a deleted
-    /// installation is remembered as a tombstone and never comes back.
-    async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert>;
-    async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert>;
     async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>>;
-    /// Tombstones the installation, then removes every link to it and every
-    /// cached token for it. A link racing with this either lands before the
-    /// tombstone (and is removed) or fails on it.
-    async fn delete_installation(&self, id: InstallationId, now: UnixTime) -> StoreResult<()>;
     /// Links in one transaction (both directions, and the installation
-    /// record, which must not be a tombstone). Idempotent.
+    /// record, which must not be a tombstone). Idempotent; keeps the
+    /// record's token epoch.
     async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert>;
     async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool>;
     async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>>;
@@ -107,45 +100,51 @@ pub trait TokenCache: Send + Sync {
         installation: InstallationId,
         scope_key: &str,
     ) -> StoreResult<VendSnapshot>;
-    async fn cached_token(&self, installation: InstallationId, scope_key: &str) -> StoreResult<Option<CachedToken>>;
+    /// The scope's item, without a token cached before `epoch`.
+    async fn cached_token(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        epoch: u64,
+    ) -> StoreResult<Option<CachedToken>>;
     /// Takes the mint lease for the scope unless another container holds an
-    /// unexpired one or already stored a token that lives past `fresh_until`.
+    /// unexpired one or already stored a token of `epoch` that lives past
+    /// `fresh_until`.
     async fn lease_mint(
         &self,
         installation: InstallationId,
         scope_key: &str,
         lease: &Lease,
         fresh_until: UnixTime,
+        epoch: u64,
     ) -> StoreResult<bool>;
     /// Stores the minted token and releases the lease, if `lease` still holds
-    /// it (a deleted installation's items are gone, so nothing is written).
+    /// it and the installation is neither deleted nor invalidated since
+    /// `epoch`; otherwise nothing is written.
     async fn store_minted(
         &self,
         installation: InstallationId,
         scope_key: &str,
         lease: &Lease,
         token: &crate::domain::tokens::InstallationToken,
+        epoch: u64,
     ) -> StoreResult<bool>;
     /// Gives the lease up after a failed mint so waiting callers try again.
     async fn release_mint_lease(&self, installation: InstallationId, scope_key: &str, lease: &Lease)
         -> StoreResult<()>;
-    async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()>;
 }
 
-/// Webhook deliveries already applied.
+/// Webhook deliveries, each applied once.
 #[async_trait]
 pub trait Deliveries: Send + Sync {
-    /// Claims a delivery id for processing under `lease` (owner and expiry):
-    /// `Claimed` for exactly one of any number of concurrent claims,
-    /// `Duplicate` once done or while another claim's lease runs.
-    async fn claim_delivery(&self, id: &str, lease: &Lease) -> StoreResult<Claim>;
-    /// Marks the delivery done if `lease` still holds its claim. `false`
-    /// when it does not (the lease ran out and another claim took over, or
-    /// there never was a claim): the record is then left to its holder.
-    async fn finish_delivery(&self, id: &str, lease: &Lease, now: UnixTime) -> StoreResult<bool>;
-    /// Processing failed: let a redelivery try again, if `lease` still
-    /// holds the claim.
-    async fn release_delivery(&self, id: &str, lease: &Lease) -> StoreResult<()>;
+    /// Applies `change` and records delivery `id` as applied, atomically: of
+    /// any number of concurrent or later calls with the same id, one
+    /// applies it and the others get `Duplicate` and change nothing. An
+    /// error leaves nothing applied, so GitHub's redelivery can try again;
+    /// except that a deletion's cleanup (links and tokens, after the
+    /// tombstone) may be left unfinished, and a redelivery of it, though a
+    /// `Duplicate`, finishes it.
+    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied>;
 }
 
 pub trait Store: OAuthStates + Connections + Installations + TokenCache + Deliveries {}

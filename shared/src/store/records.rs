@@ -3,7 +3,7 @@
 
 use crate::clock::UnixTime;
 use crate::domain::tokens::{InstallationToken, UserTokens};
-use crate::domain::{GitHubUserId, Installation, UserId};
+use crate::domain::{GitHubUserId, Installation, InstallationId, UserId};
 
 /// A user's GitHub connection as stored.
 #[derive(Debug, Clone)]
@@ -46,7 +46,13 @@ pub struct CachedToken {
 pub struct VendSnapshot {
     pub linked: bool,
     pub installation: Option<Installation>,
+    /// Never a token cached before the installation's last invalidation.
     pub cached: Option<CachedToken>,
+    /// The installation's token epoch, to hand back to the mint lease and
+    /// the store of what it minted: a store that invalidates tokens by
+    /// moving the epoch on (rather than deleting them) uses it to tell old
+    /// tokens and mints from current ones.
+    pub token_epoch: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +62,30 @@ pub enum Upsert {
     Gone,
 }
 
+/// What a verified webhook delivery changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Creates or updates the installation, unless it was deleted.
+    /// `invalidate_tokens` when what its tokens reach has changed
+    /// (permissions, repositories): no token cached before is served again.
+    Upsert {
+        installation: Installation,
+        invalidate_tokens: bool,
+    },
+    /// The installation's account was renamed (nothing if it is unknown).
+    Rename { id: InstallationId, login: String },
+    /// Tombstones the installation and removes its links and tokens.
+    Delete { id: InstallationId },
+    /// The users revoked the app: their connections are dropped.
+    Disconnect { users: Vec<UserId> },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    Claimed,
+pub enum Applied {
+    Done,
+    /// The delivery was applied before: nothing was done again.
     Duplicate,
+    /// The installation is a tombstone (or unknown, for a rename): nothing
+    /// was done, and the delivery is not recorded.
+    Gone,
 }

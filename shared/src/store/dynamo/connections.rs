@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
+use super::expr::UpdateExpr;
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::domain::tokens::UserTokens;
 use crate::domain::{GitHubUserId, UserId};
@@ -17,43 +18,12 @@ const TOKEN_FIELDS: [&str; 4] = [
     "refresh_expires_at",
 ];
 
-/// A SET/REMOVE update expression built field by field. Every attribute
-/// goes through a `#name` placeholder, so reserved words (`user`) are safe.
-#[derive(Default)]
-struct Update {
-    set: Vec<String>,
-    remove: Vec<String>,
-    names: Vec<(String, String)>,
-    values: Vec<(String, aws_sdk_dynamodb::types::AttributeValue)>,
-}
-
-impl Update {
-    fn set(&mut self, field: &str, value: Option<aws_sdk_dynamodb::types::AttributeValue>) {
-        self.names.push((format!("#{field}"), field.to_owned()));
-        match value {
-            Some(v) => {
-                self.set.push(format!("#{field} = :{field}"));
-                self.values.push((format!(":{field}"), v));
-            }
-            None => self.remove.push(format!("#{field}")),
-        }
-    }
-
-    fn expression(&self) -> String {
-        let mut expr = String::new();
-        if !self.set.is_empty() {
-            expr.push_str(&format!("SET {}", self.set.join(", ")));
-        }
-        if !self.remove.is_empty() {
-            expr.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
-        }
-        expr
-    }
-}
+/// A disconnect never creates the item it marks.
+pub(super) const CONNECTED: &str = "attribute_exists(pk)";
 
 impl DynamoStore {
-    fn token_update(&self, key: &Item, tokens: Option<&UserTokens>) -> Update {
-        let mut u = Update::default();
+    fn token_update(&self, key: &Item, tokens: Option<&UserTokens>) -> UpdateExpr {
+        let mut u = UpdateExpr::default();
         match tokens {
             Some(t) => {
                 u.set("access_token", Some(self.seal(key, "access_token", &t.access_token)));
@@ -73,7 +43,7 @@ impl DynamoStore {
 
     /// Applies `u` plus a version bump, only while the item is at `version`
     /// (or unconditionally when `version` is `None`).
-    async fn write_versioned(&self, key: Item, mut u: Update, version: Option<u64>) -> StoreResult<bool> {
+    async fn write_versioned(&self, key: Item, mut u: UpdateExpr, version: Option<u64>) -> StoreResult<bool> {
         u.set.push("version = if_not_exists(version, :zero) + :one".into());
         u.values.push((":zero".into(), n(0)));
         u.values.push((":one".into(), n(1)));
@@ -91,6 +61,21 @@ impl DynamoStore {
                 .expression_attribute_values(":expected", n(v));
         }
         Ok(super::conditional(req.send().await)?.is_some())
+    }
+
+    /// The write that disconnects `user`, for `delete_connection` and for
+    /// a revocation's transaction (with the condition [`CONNECTED`]).
+    pub(super) fn disconnect(&self, user: &UserId) -> (Item, UpdateExpr) {
+        let key = keys::connection(user);
+        let mut u = self.token_update(&key, None);
+        u.set("gsi1pk", None);
+        u.set("gsi1sk", None);
+        u.set(
+            "disconnected",
+            Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+        );
+        u.add("version", 1);
+        (key, u)
     }
 
     fn connection_from_item(&self, item: Item) -> StoreResult<Connection> {
@@ -155,24 +140,17 @@ impl Connections for DynamoStore {
     /// restart its version, and a refresh that began before the disconnect
     /// could then land on a later reconnect's grant.
     async fn delete_connection(&self, user: &UserId) -> StoreResult<()> {
-        let key = keys::connection(user);
-        let mut u = self.token_update(&key, None);
-        u.set("gsi1pk", None);
-        u.set("gsi1sk", None);
-        u.set(
-            "disconnected",
-            Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
-        );
+        let (key, u) = self.disconnect(user);
         // Only an existing connection is marked; none is not an error.
         let written = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key))
-            .update_expression(format!("{} ADD version :one", u.expression()))
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(u.expression())
+            .condition_expression(CONNECTED)
             .set_expression_attribute_names(Some(u.names.into_iter().collect()))
-            .set_expression_attribute_values(Some(u.values.into_iter().chain([(":one".to_owned(), n(1))]).collect()))
+            .set_expression_attribute_values(Some(u.values.into_iter().collect()))
             .send()
             .await;
         super::conditional(written).map(drop)

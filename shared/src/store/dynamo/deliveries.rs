@@ -1,75 +1,200 @@
-//! Webhook delivery records: a claim with an owned lease, then done.
+//! Webhook deliveries: each change is written in one transaction with the
+//! delivery's record, conditional on the record not existing yet.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
-use super::{keys, n, s, DynamoStore};
+use super::connections::CONNECTED;
+use super::installations::{record_update, tombstone, NOT_DELETED};
+use super::{keys, n, s, transaction_condition_failed, transaction_conflicted, DynamoStore};
 use crate::clock::UnixTime;
-use crate::store::{Claim, Deliveries, Lease, StoreResult};
+use crate::store::{Applied, Change, Deliveries, StoreError, StoreResult};
 
 /// GitHub lets deliveries be redelivered for a few days; remember them longer.
 const REMEMBER_FOR: i64 = 30 * 24 * 3600;
 
-/// Only the claim's holder may finish or release it: a holder whose lease
-/// ran out must not mark done (or delete) a later claimer's work.
-const HELD_BY: &str = "delivery_status = :processing AND lease_owner = :owner";
+/// DynamoDB allows 100 items per transaction; one is the delivery's.
+const MAX_CHANGE_ITEMS: usize = 99;
+
+/// Two deliveries for one installation written at the same instant cancel
+/// each other (`TransactionConflict`) rather than wait; each tries again.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// Whether the item at `index` failed its condition on a record whose
+/// `applied_by` is ours.
+fn written_by<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+    index: usize,
+    applied_by: &str,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err.as_service_error() {
+        Some(E::TransactionCanceledException(e)) => {
+            e.cancellation_reasons()
+                .get(index)
+                .and_then(|r| r.item())
+                .and_then(|item| super::get_s(item, "applied_by"))
+                == Some(applied_by)
+        }
+        _ => false,
+    }
+}
+
+impl DynamoStore {
+    /// The change's writes, the first one conditional on the installation
+    /// (for an upsert or a rename).
+    fn change_items(&self, change: &Change, now: UnixTime) -> StoreResult<Vec<TransactWriteItem>> {
+        Ok(match change {
+            Change::Upsert {
+                installation,
+                invalidate_tokens,
+            } => vec![record_update(installation, *invalidate_tokens)?.in_transaction(
+                &self.table,
+                keys::installation(installation.id),
+                NOT_DELETED,
+            )?],
+            Change::Rename { id, login } => {
+                let mut u = super::expr::UpdateExpr::default();
+                u.set("account_login", Some(s(login)));
+                vec![u.in_transaction(
+                    &self.table,
+                    keys::installation(*id),
+                    &format!("attribute_exists(pk) AND {NOT_DELETED}"),
+                )?]
+            }
+            // The tombstone first: from here on no link can be written.
+            Change::Delete { id } => vec![TransactWriteItem::builder()
+                .put(super::build(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(tombstone(*id, now)))
+                        .build(),
+                )?)
+                .build()],
+            Change::Disconnect { users } => users
+                .iter()
+                .map(|user| {
+                    let (key, u) = self.disconnect(user);
+                    u.in_transaction(&self.table, key, CONNECTED)
+                })
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
+    /// `applied_by` tells our own write from another's when the SDK retries
+    /// one whose answer was lost: the retry fails on the record the first
+    /// attempt wrote, and the cancellation hands that record back.
+    fn delivery_record(&self, id: &str, now: UnixTime, applied_by: &str) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(keys::delivery(id)))
+            .item("delivery_status", s("done"))
+            .item("done_at", n(now))
+            .item("applied_by", s(applied_by))
+            .item("expire_at", n(now + REMEMBER_FOR))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        Ok(TransactWriteItem::builder().put(super::build(put.build())?).build())
+    }
+
+    /// Sends the transaction, again after a conflict. `Err(indexes)`: the
+    /// conditions of these items failed, and nothing was written; but a
+    /// delivery record that is `applied_by` us means our own earlier attempt
+    /// did write it all.
+    async fn transact(&self, items: Vec<TransactWriteItem>, applied_by: &str) -> StoreResult<Result<(), Vec<usize>>> {
+        for attempt in 1.. {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Ok(())),
+                Err(e) if transaction_conflicted(&e) && attempt < CONFLICT_ATTEMPTS => {
+                    super::backoff(attempt).await;
+                    continue;
+                }
+                Err(e) if written_by(&e, items.len() - 1, applied_by) => Ok(Ok(())),
+                Err(e) => {
+                    let failed: Vec<usize> = (0..items.len())
+                        .filter(|i| transaction_condition_failed(&e, *i))
+                        .collect();
+                    if failed.is_empty() {
+                        Err(super::backend(e))
+                    } else {
+                        Ok(Err(failed))
+                    }
+                }
+            };
+        }
+        unreachable!("the loop returns")
+    }
+
+    async fn apply_once(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
+        let applied_by = crate::crypto::random::token_urlsafe();
+        let mut change = std::borrow::Cow::Borrowed(change);
+        loop {
+            let mut items = self.change_items(&change, now)?;
+            // Only a revocation of more than 99 platform users' connections
+            // needs more than one transaction: the first ones are written
+            // without the delivery (a disconnect is idempotent).
+            while items.len() > MAX_CHANGE_ITEMS {
+                let rest = items.split_off(MAX_CHANGE_ITEMS);
+                let first = std::mem::replace(&mut items, rest);
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(first))
+                    .send()
+                    .await
+                    .map_err(super::backend)?;
+            }
+            let delivery = items.len();
+            items.push(self.delivery_record(id, now, &applied_by)?);
+            let failed = match self.transact(items, &applied_by).await? {
+                Ok(()) => return Ok(Applied::Done),
+                Err(failed) => failed,
+            };
+            if failed.contains(&delivery) {
+                return Ok(Applied::Duplicate);
+            }
+            match change.as_ref() {
+                Change::Upsert { .. } | Change::Rename { .. } => return Ok(Applied::Gone),
+                // A user with no connection item has nothing to disconnect:
+                // the others are, without it.
+                Change::Disconnect { users } => {
+                    let users = users
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !failed.contains(i))
+                        .map(|(_, u)| u.clone())
+                        .collect();
+                    change = std::borrow::Cow::Owned(Change::Disconnect { users });
+                }
+                Change::Delete { .. } => {
+                    return Err(StoreError::Backend("an unconditional tombstone was refused".into()))
+                }
+            }
+        }
+    }
+}
 
 #[async_trait]
 impl Deliveries for DynamoStore {
-    async fn claim_delivery(&self, id: &str, lease: &Lease) -> StoreResult<Claim> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(keys::delivery(id)))
-            .item("delivery_status", s("processing"))
-            .item("lease_owner", s(&lease.owner))
-            .item("lease_until", n(lease.until))
-            .item("expire_at", n(lease.now + REMEMBER_FOR))
-            // A claim whose holder died (lease run out) may be taken over.
-            .condition_expression("attribute_not_exists(pk) OR (delivery_status = :processing AND lease_until < :now)")
-            .expression_attribute_values(":processing", s("processing"))
-            .expression_attribute_values(":now", n(lease.now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let taken = super::lease_taken(written, &lease.owner, |e| match e {
-            PutItemError::ConditionalCheckFailedException(c) => c.item(),
-            _ => None,
-        })?;
-        Ok(if taken { Claim::Claimed } else { Claim::Duplicate })
-    }
-
-    async fn finish_delivery(&self, id: &str, lease: &Lease, now: UnixTime) -> StoreResult<bool> {
-        let written = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::delivery(id)))
-            .update_expression("SET delivery_status = :done, done_at = :now REMOVE lease_until, lease_owner")
-            .condition_expression(HELD_BY)
-            .expression_attribute_values(":done", s("done"))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":processing", s("processing"))
-            .expression_attribute_values(":owner", s(&lease.owner))
-            .send()
-            .await;
-        Ok(super::conditional(written)?.is_some())
-    }
-
-    async fn release_delivery(&self, id: &str, lease: &Lease) -> StoreResult<()> {
-        super::conditional(
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::delivery(id)))
-                .condition_expression(HELD_BY)
-                .expression_attribute_values(":processing", s("processing"))
-                .expression_attribute_values(":owner", s(&lease.owner))
-                .send()
-                .await,
-        )?;
-        Ok(())
+    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
+        let applied = self.apply_once(id, now, change).await?;
+        match (change, applied) {
+            // The links and tokens of the tombstoned installation go now;
+            // a redelivery after a failure here finishes the job.
+            (Change::Delete { id }, Applied::Done | Applied::Duplicate) => self.sweep_deleted(*id).await?,
+            // An event for a deleted installation: a cleanup left
+            // unfinished by the deletion's delivery is finished here.
+            (Change::Upsert { installation, .. }, Applied::Gone) => self.finish_deletion(installation.id).await,
+            _ => {}
+        }
+        Ok(applied)
     }
 }

@@ -6,6 +6,8 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+
+use super::expr::UpdateExpr;
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
@@ -39,19 +41,48 @@ pub(super) fn installation_from_item(item: Item) -> StoreResult<Option<Installat
     super::from_item::<InstallationItem>(item).map(|i| Some(i.installation))
 }
 
-const NOT_DELETED: &str = "attribute_not_exists(deleted_at)";
+pub(super) const NOT_DELETED: &str = "attribute_not_exists(deleted_at)";
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Backend(e.to_string()))
+/// Counts the invalidations of an installation's tokens; each token item
+/// records the epoch it was minted in, and one from an older epoch is never
+/// served. Moving the epoch on is part of the record's own write, where
+/// deleting the tokens would take a Query and a batch of deletes.
+pub(super) const TOKEN_EPOCH: &str = "token_epoch";
+
+/// The installation record as an update that keeps its token epoch, or
+/// moves it on: a Put would drop the epoch, and tokens cached under an
+/// older one could be served again.
+pub(super) fn record_update(installation: &Installation, invalidate_tokens: bool) -> StoreResult<UpdateExpr> {
+    let mut u = UpdateExpr::default();
+    u.set_all(installation_item(installation)?);
+    u.add(TOKEN_EPOCH, i64::from(invalidate_tokens));
+    Ok(u)
+}
+
+/// The tombstone that replaces a deleted installation's record for good.
+pub(super) fn tombstone(id: InstallationId, now: UnixTime) -> Item {
+    let mut tombstone = keys::installation(id);
+    tombstone.insert("id".into(), n(id));
+    tombstone.insert("deleted_at".into(), n(now));
+    tombstone
 }
 
 impl DynamoStore {
     /// Removes every link to a tombstoned installation and its cached
     /// tokens: the second half of a deletion. Idempotent.
-    async fn sweep_deleted(&self, id: InstallationId) -> StoreResult<()> {
+    pub(super) async fn sweep_deleted(&self, id: InstallationId) -> StoreResult<()> {
         let pk = keys::installation_pk(id);
         let mut doomed = Vec::new();
-        for item in self.query_partition(&pk, None).await? {
+        let partition = self.query_partition(&pk, None).await?;
+        // Only a tombstone's partition is swept: a replayed delivery id
+        // carrying someone else's "deleted" body must not touch a live one.
+        let tombstoned = partition
+            .iter()
+            .any(|item| get_s(item, "sk") == Some("META") && item.contains_key("deleted_at"));
+        if !tombstoned {
+            return Ok(());
+        }
+        for item in partition {
             let sk = get_s(&item, "sk").unwrap_or_default();
             if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
                 doomed.push(keys::link_from_account(&account, id));
@@ -80,42 +111,6 @@ impl DynamoStore {
 
 #[async_trait]
 impl Installations for DynamoStore {
-    async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(installation_item(installation)?))
-            .condition_expression(NOT_DELETED)
-            .send()
-            .await;
-        if super::conditional(written)?.is_some() {
-            return Ok(Upsert::Written);
-        }
-        // An event for a deleted installation: a cleanup left unfinished
-        // by the deletion's delivery is finished here.
-        self.finish_deletion(installation.id).await;
-        Ok(Upsert::Gone)
-    }
-
-    async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert> {
-        let written = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::installation(id)))
-            .update_expression("SET account_login = :login")
-            .condition_expression(format!("attribute_exists(pk) AND {NOT_DELETED}"))
-            .expression_attribute_values(":login", s(login))
-            .send()
-            .await;
-        Ok(if super::conditional(written)?.is_some() {
-            Upsert::Written
-        } else {
-            Upsert::Gone
-        })
-    }
-
     async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>> {
         let out = self
             .client
@@ -129,40 +124,23 @@ impl Installations for DynamoStore {
         Ok(out.item.map(installation_from_item).transpose()?.flatten())
     }
 
-    async fn delete_installation(&self, id: InstallationId, now: UnixTime) -> StoreResult<()> {
-        // The tombstone first: from here on no link can be written.
-        let mut tombstone = keys::installation(id);
-        tombstone.insert("id".into(), n(id));
-        tombstone.insert("deleted_at".into(), n(now));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(tombstone))
-            .send()
-            .await
-            .map_err(super::backend)?;
-        self.sweep_deleted(id).await
-    }
-
     async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {
-        let record = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(installation_item(installation)?))
-                .condition_expression(NOT_DELETED)
-                .build(),
+        let record = record_update(installation, false)?.in_transaction(
+            &self.table,
+            keys::installation(installation.id),
+            NOT_DELETED,
         )?;
         let link_item = |mut key: Item| {
             key.insert("account".into(), s(account.as_str()));
             key.insert("installation_id".into(), n(installation.id));
-            build(Put::builder().table_name(&self.table).set_item(Some(key)).build())
+            super::build(Put::builder().table_name(&self.table).set_item(Some(key)).build())
         };
         let forward = link_item(keys::link_from_account(account, installation.id))?;
         let reverse = link_item(keys::link_from_installation(installation.id, account))?;
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(record).build())
+            .transact_items(record)
             .transact_items(TransactWriteItem::builder().put(forward).build())
             .transact_items(TransactWriteItem::builder().put(reverse).build())
             .send()
@@ -175,14 +153,14 @@ impl Installations for DynamoStore {
     }
 
     async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool> {
-        let forward = build(
+        let forward = super::build(
             Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(keys::link_from_account(account, installation)))
                 .condition_expression("attribute_exists(pk)")
                 .build(),
         )?;
-        let reverse = build(
+        let reverse = super::build(
             Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(keys::link_from_installation(installation, account)))

@@ -4,6 +4,7 @@
 
 mod connections;
 mod deliveries;
+mod expr;
 mod installations;
 mod keys;
 mod oauth;
@@ -238,6 +239,11 @@ fn refused_by_deadline(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// A request builder's error: a required field left out, our bug.
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
+    r.map_err(|e| StoreError::Backend(e.to_string()))
+}
+
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
@@ -310,5 +316,22 @@ impl DynamoStore {
                 .await,
         )?;
         Ok(())
+    }
+}
+
+/// Cancelled because another transaction was writing one of its items.
+fn transaction_conflicted<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err.as_service_error() {
+        Some(E::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict")),
+        // The same request (its idempotency token) still in progress: a
+        // retry after a lost answer came too soon.
+        Some(E::TransactionInProgressException(_)) => true,
+        _ => false,
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
-use super::installations::installation_from_item;
+use super::installations::{installation_from_item, TOKEN_EPOCH};
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::clock::UnixTime;
 use crate::domain::tokens::InstallationToken;
@@ -15,9 +15,11 @@ use crate::store::{CachedToken, Lease, StoreError, StoreResult, TokenCache, Vend
 const KEEP_AFTER_EXPIRY: i64 = 3600;
 
 impl DynamoStore {
-    fn cached_from_item(&self, key: &Item, item: &Item) -> StoreResult<CachedToken> {
+    /// A token minted before `epoch` is left out, unopened.
+    fn cached_from_item(&self, key: &Item, item: &Item, epoch: u64) -> StoreResult<CachedToken> {
         let token = match get_s(item, "token") {
             None => None,
+            Some(_) if epoch_of(item) < epoch => None,
             Some(sealed) => {
                 let corrupt = || StoreError::Corrupt("cached token".into());
                 Some(InstallationToken {
@@ -52,18 +54,21 @@ impl TokenCache for DynamoStore {
             .await?;
         let mut snapshot = VendSnapshot::default();
         let mut tombstoned = false;
+        let mut token_item = None;
         for item in items {
             match get_s(&item, "sk") {
                 Some(sk) if sk.starts_with("INST#") => snapshot.linked = true,
                 Some("META") => {
+                    snapshot.token_epoch = epoch_of(&item);
                     snapshot.installation = installation_from_item(item)?;
                     tombstoned = snapshot.installation.is_none();
                 }
-                Some(sk) if sk.starts_with("TOKEN#") => {
-                    snapshot.cached = Some(self.cached_from_item(&token_key, &item)?)
-                }
+                Some(sk) if sk.starts_with("TOKEN#") => token_item = Some(item),
                 _ => {}
             }
+        }
+        if let Some(item) = token_item {
+            snapshot.cached = Some(self.cached_from_item(&token_key, &item, snapshot.token_epoch)?);
         }
         if snapshot.linked && tombstoned {
             // Refused all the same (no installation); the leftover link of an
@@ -73,7 +78,12 @@ impl TokenCache for DynamoStore {
         Ok(snapshot)
     }
 
-    async fn cached_token(&self, installation: InstallationId, scope_key: &str) -> StoreResult<Option<CachedToken>> {
+    async fn cached_token(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        epoch: u64,
+    ) -> StoreResult<Option<CachedToken>> {
         let key = keys::token(installation, scope_key);
         let out = self
             .client
@@ -84,7 +94,9 @@ impl TokenCache for DynamoStore {
             .send()
             .await
             .map_err(super::backend)?;
-        out.item.map(|item| self.cached_from_item(&key, &item)).transpose()
+        out.item
+            .map(|item| self.cached_from_item(&key, &item, epoch))
+            .transpose()
     }
 
     async fn lease_mint(
@@ -93,6 +105,7 @@ impl TokenCache for DynamoStore {
         scope_key: &str,
         lease: &Lease,
         fresh_until: UnixTime,
+        epoch: u64,
     ) -> StoreResult<bool> {
         let written = self
             .client
@@ -104,8 +117,10 @@ impl TokenCache for DynamoStore {
             )
             .condition_expression(
                 "(attribute_not_exists(lease_until) OR lease_until < :now) \
-             AND (attribute_not_exists(expires_at) OR expires_at < :fresh)",
+             AND (attribute_not_exists(expires_at) OR expires_at < :fresh OR #epoch < :epoch)",
             )
+            .expression_attribute_names("#epoch", TOKEN_EPOCH)
+            .expression_attribute_values(":epoch", n(epoch))
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", n(lease.until))
             .expression_attribute_values(":ttl", n(lease.until + KEEP_AFTER_EXPIRY))
@@ -128,6 +143,7 @@ impl TokenCache for DynamoStore {
         scope_key: &str,
         lease: &Lease,
         token: &InstallationToken,
+        epoch: u64,
     ) -> StoreResult<bool> {
         let key = keys::token(installation, scope_key);
         let sealed = self.seal(&key, "token", &token.token);
@@ -141,10 +157,12 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":ttl", n(token.expires_at + KEEP_AFTER_EXPIRY))
             .expression_attribute_values(":perms", json(&token.permissions))
             .expression_attribute_values(":selection", s(&token.repository_selection))
+            .expression_attribute_values(":epoch", n(epoch))
             .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#epoch", TOKEN_EPOCH)
             .expression_attribute_names("#permissions", "permissions");
         let mut set = "SET #token = :token, expires_at = :expires, expire_at = :ttl, \
-                       #permissions = :perms, repository_selection = :selection"
+                       #permissions = :perms, repository_selection = :selection, #epoch = :epoch"
             .to_owned();
         let mut remove = " REMOVE lease_owner, lease_until".to_owned();
         match &token.repositories {
@@ -160,11 +178,20 @@ impl TokenCache for DynamoStore {
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         // A lease taken just before `installation.deleted` removed the
         // partition may have recreated the item: the check on the record
-        // keeps a deleted installation's partition free of tokens.
+        // keeps a deleted installation's partition free of tokens. And a
+        // token minted before an invalidation may not reach what GitHub
+        // grants now: it is not kept either.
         let still_installed = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(keys::installation(installation)))
-            .condition_expression("attribute_not_exists(deleted_at)")
+            .condition_expression(if epoch == 0 {
+                // A record written before epochs existed is at epoch 0.
+                "attribute_not_exists(deleted_at) AND (attribute_not_exists(#epoch) OR #epoch = :epoch)"
+            } else {
+                "attribute_not_exists(deleted_at) AND #epoch = :epoch"
+            })
+            .expression_attribute_names("#epoch", TOKEN_EPOCH)
+            .expression_attribute_values(":epoch", n(epoch))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let result = self
@@ -208,16 +235,6 @@ impl TokenCache for DynamoStore {
         }
         self.release_lease(key, &lease.owner).await
     }
-
-    async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()> {
-        let pk = keys::installation_pk(installation);
-        let items = self.query_partition(&pk, Some("TOKEN#")).await?;
-        let doomed = items
-            .iter()
-            .filter_map(|i| get_s(i, "sk").map(|sk| super::key(pk.clone(), sk.to_owned())))
-            .collect();
-        self.batch_delete(doomed).await
-    }
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(item: &Item, field: &str) -> StoreResult<Option<T>> {
@@ -230,4 +247,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(item: &Item, field: &str) -> Store
 /// The small non-secret metadata kept beside a token, as JSON strings.
 fn json<T: serde::Serialize>(value: &T) -> aws_sdk_dynamodb::types::AttributeValue {
     s(serde_json::to_string(value).unwrap_or_default())
+}
+
+/// The token epoch an installation record or a token item carries (a
+/// record written before epochs existed is at 0).
+fn epoch_of(item: &Item) -> u64 {
+    get_n(item, TOKEN_EPOCH).map_or(0, |e| e.max(0) as u64)
 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::keys::{self, Key};
 use super::records::{ConnectionItem, LeaseField, SealedUserTokens};
+use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::domain::tokens::UserTokens;
 use crate::domain::{GitHubUserId, UserId};
@@ -70,6 +71,22 @@ impl EmbeddedStore {
     }
 }
 
+/// Drops the user's tokens inside `w`. The item is kept, not deleted: a
+/// version that restarted at zero would let a refresh from before the
+/// disconnect land on a later reconnect. No connection is no error.
+pub(super) fn disconnect(w: &Writer, user: &UserId) -> StoreResult<()> {
+    let key = keys::connection(user);
+    if let Some(mut item) = w.get::<ConnectionItem>(&key)? {
+        w.index_delete(&keys::github_user_index(item.github_user_id, &item.user))?;
+        item.tokens = None;
+        item.lease = None;
+        item.version += 1;
+        item.disconnected = true;
+        w.put(&key, &item)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Connections for EmbeddedStore {
     async fn get_connection(&self, user: &UserId) -> StoreResult<Option<Connection>> {
@@ -106,21 +123,8 @@ impl Connections for EmbeddedStore {
     }
 
     async fn delete_connection(&self, user: &UserId) -> StoreResult<()> {
-        let key = keys::connection(user);
-        self.write(move |w| {
-            // Kept, not deleted: a version that restarted at zero would let a
-            // refresh from before the disconnect land on a later reconnect.
-            if let Some(mut item) = w.get::<ConnectionItem>(&key)? {
-                w.index_delete(&keys::github_user_index(item.github_user_id, &item.user))?;
-                item.tokens = None;
-                item.lease = None;
-                item.version += 1;
-                item.disconnected = true;
-                w.put(&key, &item)?;
-            }
-            Ok(())
-        })
-        .await
+        let user = user.clone();
+        self.write(move |w| disconnect(w, &user)).await
     }
 
     async fn users_of_github_user(&self, github_user: GitHubUserId) -> StoreResult<Vec<UserId>> {

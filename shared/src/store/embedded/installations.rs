@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use super::keys::{self, TOKEN_PREFIX};
 use super::records::{LinkItem, MetaItem};
+use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
 use crate::domain::{AccountId, Installation, InstallationId};
@@ -21,56 +22,61 @@ fn linked_ids(sort_keys: &[String]) -> impl Iterator<Item = InstallationId> + '_
         .filter_map(|sk| sk.strip_prefix("INST#").and_then(InstallationId::parse))
 }
 
+/// Writes the installation inside `w` unless it is a tombstone (`false`).
+/// Invalidating its tokens deletes them, leases included, in the same
+/// transaction: a mint under such a lease then finds nothing to store into.
+pub(super) fn upsert(w: &Writer, installation: &Installation, invalidate_tokens: bool) -> StoreResult<bool> {
+    let key = keys::installation(installation.id);
+    if MetaItem::is_tombstone(&w.get(&key)?) {
+        return Ok(false);
+    }
+    w.put(&key, &MetaItem::Installation(installation.clone()))?;
+    if invalidate_tokens {
+        drop_tokens(w, installation.id)?;
+    }
+    Ok(true)
+}
+
+/// Renames the account of a live installation (`false`: unknown or a tombstone).
+pub(super) fn rename(w: &Writer, id: InstallationId, login: &str) -> StoreResult<bool> {
+    let key = keys::installation(id);
+    match w.get::<MetaItem>(&key)? {
+        Some(MetaItem::Installation(mut installation)) => {
+            installation.account_login = login.to_owned();
+            w.put(&key, &MetaItem::Installation(installation)).map(|()| true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The tombstone, then every link and token of the installation, in `w`.
+pub(super) fn delete(w: &Writer, id: InstallationId, now: UnixTime) -> StoreResult<()> {
+    w.put(&keys::installation(id), &MetaItem::Tombstone { id, deleted_at: now })?;
+    let pk = keys::installation_pk(id);
+    for sk in w.sort_keys(&pk, "")? {
+        if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
+            w.delete(&keys::link_from_account(&account, id))?;
+            w.delete(&keys::link_from_installation(id, &account))?;
+        }
+    }
+    drop_tokens(w, id)
+}
+
+fn drop_tokens(w: &Writer, id: InstallationId) -> StoreResult<()> {
+    for sk in w.sort_keys(&keys::installation_pk(id), TOKEN_PREFIX)? {
+        if let Some(scope_key) = sk.strip_prefix(TOKEN_PREFIX) {
+            w.delete(&keys::token(id, scope_key))?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Installations for EmbeddedStore {
-    async fn upsert_installation(&self, installation: &Installation) -> StoreResult<Upsert> {
-        let key = keys::installation(installation.id);
-        let record = MetaItem::Installation(installation.clone());
-        self.write(move |w| {
-            if MetaItem::is_tombstone(&w.get(&key)?) {
-                return Ok(Upsert::Gone);
-            }
-            w.put(&key, &record).map(|()| Upsert::Written)
-        })
-        .await
-    }
-
-    async fn rename_installation_account(&self, id: InstallationId, login: &str) -> StoreResult<Upsert> {
-        let key = keys::installation(id);
-        let login = login.to_owned();
-        self.write(move |w| match w.get::<MetaItem>(&key)? {
-            Some(MetaItem::Installation(mut installation)) => {
-                installation.account_login = login;
-                w.put(&key, &MetaItem::Installation(installation))
-                    .map(|()| Upsert::Written)
-            }
-            // Unknown or a tombstone.
-            _ => Ok(Upsert::Gone),
-        })
-        .await
-    }
-
     async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>> {
         let key = keys::installation(id);
         let record = self.read(move |r| r.get::<MetaItem>(&key)).await?;
         Ok(record.and_then(MetaItem::live))
-    }
-
-    async fn delete_installation(&self, id: InstallationId, now: UnixTime) -> StoreResult<()> {
-        self.write(move |w| {
-            w.put(&keys::installation(id), &MetaItem::Tombstone { id, deleted_at: now })?;
-            let pk = keys::installation_pk(id);
-            for sk in w.sort_keys(&pk, "")? {
-                if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
-                    w.delete(&keys::link_from_account(&account, id))?;
-                    w.delete(&keys::link_from_installation(id, &account))?;
-                } else if let Some(scope_key) = sk.strip_prefix(TOKEN_PREFIX) {
-                    w.delete(&keys::token(id, scope_key))?;
-                }
-            }
-            Ok(())
-        })
-        .await
     }
 
     async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {

@@ -119,21 +119,10 @@ pub(super) struct SealedInstallationToken {
     pub repositories: Option<Vec<RepositoryRef>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum DeliveryStatus {
-    Processing,
-    Done,
-}
-
-/// `DELIVERY#{guid}` / `DELIVERY`.
+/// `DELIVERY#{guid}` / `DELIVERY`: written with the change it applied.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct DeliveryItem {
-    pub delivery_status: DeliveryStatus,
-    #[serde(default)]
-    pub lease_owner: Option<String>,
-    pub lease_until: Option<UnixTime>,
-    pub done_at: Option<UnixTime>,
+    pub done_at: UnixTime,
     pub expire_at: Option<UnixTime>,
 }
 

@@ -14,7 +14,9 @@ use crate::crypto::TokenSealer;
 use crate::domain::oauth::OAuthState;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
-use crate::store::{Claim, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache};
+use crate::store::{
+    Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache,
+};
 
 fn store() -> (EmbeddedStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -69,7 +71,8 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
     store.link(&a, &installation(1)).await.unwrap();
     store.link(&b, &installation(1)).await.unwrap();
 
-    store.delete_installation(id, 100).await.unwrap();
+    let delete = Change::Delete { id };
+    assert_eq!(store.apply_delivery("d", 100, &delete).await.unwrap(), Applied::Done);
 
     for account in [&a, &b] {
         assert!(!exists(&store, keys::link_from_account(account, id)).await);
@@ -124,7 +127,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         until: 1_030,
     };
     let id = InstallationId(1);
-    assert!(store.lease_mint(id, "scope", &lease, 1_600).await.unwrap());
+    assert!(store.lease_mint(id, "scope", &lease, 1_600, 0).await.unwrap());
     let token = InstallationToken {
         token: SecretString::from("ghs_t"),
         expires_at: 2_000,
@@ -132,8 +135,12 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         repository_selection: "all".into(),
         repositories: None,
     };
-    assert!(store.store_minted(id, "scope", &lease, &token).await.unwrap());
-    assert_eq!(store.claim_delivery("d", &lease).await.unwrap(), Claim::Claimed);
+    assert!(store.store_minted(id, "scope", &lease, &token, 0).await.unwrap());
+    let update = Change::Upsert {
+        installation: installation(1),
+        invalidate_tokens: false,
+    };
+    assert_eq!(store.apply_delivery("d", 1_000, &update).await.unwrap(), Applied::Done);
     store.put_connection(&connection("alice", 7)).await.unwrap();
     store
         .link(&AccountId::parse("team-a").unwrap(), &installation(1))
@@ -145,22 +152,13 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
     assert_eq!(store.purge_expired(4_601).await.unwrap(), 1);
     assert!(store.take_oauth_state("s").await.unwrap().is_none());
     assert_eq!(store.purge_expired(5_601).await.unwrap(), 1);
-    assert!(store.cached_token(id, "scope").await.unwrap().is_none());
+    assert!(store.cached_token(id, "scope", 0).await.unwrap().is_none());
     // The delivery after 30 days.
     assert_eq!(store.purge_expired(1_000 + 30 * 24 * 3600 + 1).await.unwrap(), 1);
     assert_eq!(
-        store
-            .claim_delivery(
-                "d",
-                &Lease {
-                    owner: "later".into(),
-                    now: 9_999_999,
-                    until: 9_999_999
-                }
-            )
-            .await
-            .unwrap(),
-        Claim::Claimed
+        store.apply_delivery("d", 9_999_999, &update).await.unwrap(),
+        Applied::Done,
+        "applied anew"
     );
     // Connections, installations and links have no expiry.
     assert!(store

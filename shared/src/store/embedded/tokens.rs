@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::keys::{self, Key, TOKEN_PREFIX};
+use super::keys::{self, Key};
 use super::records::{LeaseField, MetaItem, SealedInstallationToken, TokenItem};
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
@@ -59,10 +59,18 @@ impl TokenCache for EmbeddedStore {
             linked,
             installation: record.and_then(MetaItem::live),
             cached: cached.map(|c| self.cached_from_item(&token_key, c)).transpose()?,
+            // An invalidation deletes the tokens and their leases in its own
+            // transaction: there is never an older epoch's token to skip.
+            token_epoch: 0,
         })
     }
 
-    async fn cached_token(&self, installation: InstallationId, scope_key: &str) -> StoreResult<Option<CachedToken>> {
+    async fn cached_token(
+        &self,
+        installation: InstallationId,
+        scope_key: &str,
+        _epoch: u64,
+    ) -> StoreResult<Option<CachedToken>> {
         let key = keys::token(installation, scope_key);
         let in_txn = key.clone();
         let item = self.read(move |r| r.get::<TokenItem>(&in_txn)).await?;
@@ -75,6 +83,7 @@ impl TokenCache for EmbeddedStore {
         scope_key: &str,
         lease: &Lease,
         fresh_until: UnixTime,
+        _epoch: u64,
     ) -> StoreResult<bool> {
         let key = keys::token(installation, scope_key);
         let lease = lease.clone();
@@ -101,6 +110,7 @@ impl TokenCache for EmbeddedStore {
         scope_key: &str,
         lease: &Lease,
         token: &InstallationToken,
+        _epoch: u64,
     ) -> StoreResult<bool> {
         let key = keys::token(installation, scope_key);
         let sealed = SealedInstallationToken {
@@ -152,18 +162,6 @@ impl TokenCache for EmbeddedStore {
                         item.lease = None;
                         w.put(&key, &item)?;
                     }
-                }
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn drop_cached_tokens(&self, installation: InstallationId) -> StoreResult<()> {
-        self.write(move |w| {
-            for sk in w.sort_keys(&keys::installation_pk(installation), TOKEN_PREFIX)? {
-                if let Some(scope_key) = sk.strip_prefix(TOKEN_PREFIX) {
-                    w.delete(&keys::token(installation, scope_key))?;
                 }
             }
             Ok(())
