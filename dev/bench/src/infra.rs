@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, WriteRequest,
 };
 use base64::Engine;
 use dynamo_proxy::DynamoProxy;
@@ -92,6 +92,49 @@ impl Infra {
             sim,
             sdk,
             secret_id,
+        }
+    }
+
+    /// Removes the delivery records written so far, as TTL eventually would,
+    /// between one webhook route and the next. moto deep-copies the whole
+    /// table for every transaction (its rollback), so without this each
+    /// event would cost moto more than the last, and the later routes'
+    /// latencies would measure moto's copying rather than the function.
+    /// Both implementations' tables get the same treatment.
+    pub async fn forget_deliveries(&self, table: &str) {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = client
+                .scan()
+                .table_name(table)
+                // Ours are `DELIVERY#…`, Node's `delivery#…`.
+                .filter_expression("begins_with(pk, :ours) OR begins_with(pk, :node)")
+                .expression_attribute_values(":ours", AttributeValue::S("DELIVERY#".into()))
+                .expression_attribute_values(":node", AttributeValue::S("delivery#".into()))
+                .projection_expression("pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the table");
+            keys.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        for chunk in keys.chunks(25) {
+            let deletes = chunk.iter().map(|key| {
+                let delete = DeleteRequest::builder().set_key(Some(key.clone())).build().unwrap();
+                WriteRequest::builder().delete_request(delete).build()
+            });
+            client
+                .batch_write_item()
+                .request_items(table, deletes.collect())
+                .send()
+                .await
+                .expect("delete delivery records");
         }
     }
 

@@ -117,7 +117,14 @@ fn ours(root: &Path, infra: &Infra, wrap: &[String], profile: &str) -> (Implemen
             },
         );
     }
-    (Implementation { name: "ours", launches }, sizes)
+    (
+        Implementation {
+            name: "ours",
+            table: "broker-ours",
+            launches,
+        },
+        sizes,
+    )
 }
 
 fn node(root: &Path, infra: &Infra) -> (Implementation, Vec<(&'static str, Sizes)>) {
@@ -150,7 +157,14 @@ fn node(root: &Path, infra: &Infra) -> (Implementation, Vec<(&'static str, Sizes
             },
         );
     }
-    (Implementation { name: "node", launches }, sizes)
+    (
+        Implementation {
+            name: "node",
+            table: "broker-node",
+            launches,
+        },
+        sizes,
+    )
 }
 
 #[tokio::main]
