@@ -150,6 +150,7 @@ async fn new_permissions_accepted_updates_permissions_and_drops_cached_tokens() 
         )
         .await;
     let after = app.vend("team-a", installation, json!({})).await;
+    let again = app.vend("team-a", installation, json!({})).await;
 
     assert_eq!(response.status, 200);
     assert_eq!(
@@ -157,6 +158,7 @@ async fn new_permissions_accepted_updates_permissions_and_drops_cached_tokens() 
         "write"
     );
     assert_ne!(before.body["token"], after.body["token"]);
+    assert_eq!(again.body["token"], after.body["token"], "the new token is cached");
     assert_eq!(app.sim.count(Counter::Mints(installation)), 2);
 }
 
@@ -169,6 +171,7 @@ async fn repositories_added_or_removed_update_the_selection_and_drop_cached_toke
             .webhook("installation_repositories", &delivery(), &org_event(name, installation))
             .await;
         app.vend("team-a", installation, json!({})).await;
+        app.vend("team-a", installation, json!({})).await;
 
         assert_eq!(response.status, 200, "{name}");
         assert_eq!(
@@ -176,7 +179,11 @@ async fn repositories_added_or_removed_update_the_selection_and_drop_cached_toke
             "selected",
             "{name}"
         );
-        assert_eq!(app.sim.count(Counter::Mints(installation)), 2, "{name}");
+        assert_eq!(
+            app.sim.count(Counter::Mints(installation)),
+            2,
+            "{name}: one mint before, one after, then served from the cache"
+        );
     }
 }
 
