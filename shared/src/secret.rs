@@ -157,8 +157,14 @@ struct Loaded {
     fetched_at: UnixTime,
 }
 
+/// The longest a re-read may hold up the request that triggers it.
+const REREAD_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The current credentials, re-read from the source once they are older than
-/// `max_age`. A failed re-read keeps serving the last good credentials.
+/// `max_age`. A failed or slow re-read keeps serving the last good
+/// credentials: it gets at most [`REREAD_TIMEOUT`], and never more than half
+/// of what is left of the request's deadline, so a Secrets Manager that
+/// hangs cannot make the request that happened to trigger it run out of time.
 pub struct SecretCache {
     source: Arc<dyn SecretSource>,
     clock: Arc<dyn Clock>,
@@ -202,7 +208,12 @@ impl SecretCache {
         let Ok(_guard) = self.refreshing.try_lock() else {
             return creds;
         };
-        match self.source.fetch().await.and_then(|raw| AppCredentials::parse(&raw)) {
+        let allowed = crate::deadline::remaining().map_or(REREAD_TIMEOUT, |left| (left / 2).min(REREAD_TIMEOUT));
+        let fetched = match tokio::time::timeout(allowed, self.source.fetch()).await {
+            Ok(fetched) => fetched,
+            Err(_) => Err(SecretError::Fetch(format!("no answer within {allowed:?}"))),
+        };
+        match fetched.and_then(|raw| AppCredentials::parse(&raw)) {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded {
@@ -237,6 +248,60 @@ mod tests {
 
     fn parse(v: &Value) -> Result<AppCredentials, SecretError> {
         AppCredentials::parse(&SecretString::from(v.to_string()))
+    }
+
+    /// Answers the first fetch with `secret`, then never again.
+    struct HangsAfterFirst {
+        secret: Value,
+        fetched: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait]
+    impl SecretSource for HangsAfterFirst {
+        async fn fetch(&self) -> Result<SecretString, SecretError> {
+            if self.fetched.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            Ok(SecretString::from(self.secret.to_string()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_re_read_keeps_the_last_good_credentials_and_fits_the_deadline() {
+        let source = Arc::new(HangsAfterFirst {
+            secret: secret(PKCS1),
+            fetched: false.into(),
+        });
+        let clock = Arc::new(crate::clock::OffsetClock::default());
+        let cache = SecretCache::load(source, clock.clone(), Duration::from_secs(300))
+            .await
+            .unwrap();
+        clock.advance(301);
+        let started = tokio::time::Instant::now();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+
+        // Without the bound, the re-read would wait forever: fail instead.
+        let bounded = tokio::time::timeout(
+            Duration::from_secs(60),
+            crate::deadline::within(Some(deadline), cache.current()),
+        );
+        let creds = bounded.await.expect("the re-read is bounded");
+
+        // Paused time: the waits below are tokio's virtual time, exact but
+        // for the real microseconds the deadline (a std Instant) lost.
+        let waited = started.elapsed();
+        assert_eq!(creds.app_id, "123456");
+        assert!(
+            waited <= Duration::from_millis(1500) && waited > Duration::from_millis(1400),
+            "half of the 3 s left: {waited:?}"
+        );
+        let unbounded = cache.current().await;
+        assert_eq!(unbounded.app_id, "123456");
+        assert_eq!(
+            started.elapsed() - waited,
+            REREAD_TIMEOUT,
+            "without a deadline, the 2 s cap"
+        );
     }
 
     #[test]
