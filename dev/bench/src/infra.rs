@@ -3,8 +3,7 @@
 //! implementation, created from template.yaml, and the app's secret.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
@@ -222,36 +221,16 @@ impl Infra {
     }
 }
 
-/// moto from the venv `scripts/test-tools` fills, as tests/helpers/moto.rs
-/// starts it: dies with the harness (PR_SET_PDEATHSIG).
+/// moto, started as the tests start it (`dynamo_proxy::moto`), from the
+/// harness's main thread: it dies with the harness (PR_SET_PDEATHSIG).
 fn start_moto(root: &Path) -> (Child, String) {
-    let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "moto is not installed: run scripts/test-tools");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let script = "import ctypes, signal, sys\n\
-                  ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n\
-                  from moto.server import main\n\
-                  main(sys.argv[1:])";
-    let child = Command::new(python)
-        .args(["-c", script, "-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto starts");
-    let mut child = child;
-    let addr = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(&addr).is_ok() {
-            return (child, format!("http://{addr}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let port = dynamo_proxy::moto::free_port();
+    let mut child = dynamo_proxy::moto::spawn(root, port).expect("moto starts");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    if let Err(e) = dynamo_proxy::moto::wait_until_up(&endpoint) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{e}");
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("moto did not come up on {addr}");
+    (child, endpoint)
 }

@@ -16,6 +16,7 @@
 //! ```
 
 mod faults;
+pub mod moto;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,0 +1,60 @@
+//! Starting moto's server, the DynamoDB and Secrets Manager endpoint that
+//! the proxy usually stands in front of: the one way the tests and the
+//! benchmark harness launch it. moto comes from the venv `scripts/test-tools`
+//! fills.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts moto on `127.0.0.1:port` from `root`'s venv. It gets
+/// PR_SET_PDEATHSIG: it is stopped when the *thread* that called this ends,
+/// so call it from a thread that lives as long as moto should.
+pub fn spawn(root: &Path, port: u16) -> std::io::Result<Child> {
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        return Err(std::io::Error::other(
+            "moto is not installed: run scripts/test-tools (or scripts/test)",
+        ));
+    }
+    let script = "import ctypes, signal, sys\n\
+                  ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n\
+                  from moto.server import main\n\
+                  main(sys.argv[1:])";
+    Command::new(python)
+        .args(["-c", script, "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// A free port on localhost, for [`spawn`].
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// Waits (up to a minute) until the server at `endpoint` answers HTTP, not
+/// just accepts connections: moto listens before its routes are loaded.
+pub fn wait_until_up(endpoint: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = endpoint.trim_start_matches("http://").to_owned();
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&addr) {
+            use std::io::{Read, Write};
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let request = format!("GET /moto-api/ HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+            let mut answer = [0u8; 12];
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_exact(&mut answer).is_ok()
+                && answer.starts_with(b"HTTP/1.")
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("moto server did not come up at {endpoint}"))
+}
