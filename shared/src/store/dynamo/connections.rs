@@ -44,17 +44,8 @@ impl DynamoStore {
     /// Applies `u` plus a version bump, only while the item is at `version`
     /// (or unconditionally when `version` is `None`).
     async fn write_versioned(&self, key: Item, mut u: UpdateExpr, version: Option<u64>) -> StoreResult<bool> {
-        u.set.push("version = if_not_exists(version, :zero) + :one".into());
-        u.values.push((":zero".into(), n(0)));
-        u.values.push((":one".into(), n(1)));
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(u.expression())
-            .set_expression_attribute_names(Some(u.names.into_iter().collect()))
-            .set_expression_attribute_values(Some(u.values.into_iter().collect()));
+        u.add("version", 1);
+        let mut req = u.on(self.client.update_item().table_name(&self.table).set_key(Some(key)));
         if let Some(v) = version {
             req = req
                 .condition_expression("version = :expected")
@@ -142,15 +133,9 @@ impl Connections for DynamoStore {
     async fn delete_connection(&self, user: &UserId) -> StoreResult<()> {
         let (key, u) = self.disconnect(user);
         // Only an existing connection is marked; none is not an error.
-        let written = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(u.expression())
+        let written = u
+            .on(self.client.update_item().table_name(&self.table).set_key(Some(key)))
             .condition_expression(CONNECTED)
-            .set_expression_attribute_names(Some(u.names.into_iter().collect()))
-            .set_expression_attribute_values(Some(u.values.into_iter().collect()))
             .send()
             .await;
         super::conditional(written).map(drop)

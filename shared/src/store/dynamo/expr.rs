@@ -8,11 +8,11 @@ use super::{Item, StoreError, StoreResult};
 
 #[derive(Default)]
 pub(super) struct UpdateExpr {
-    pub set: Vec<String>,
+    set: Vec<String>,
     remove: Vec<String>,
     add: Vec<String>,
-    pub names: Vec<(String, String)>,
-    pub values: Vec<(String, AttributeValue)>,
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
 }
 
 impl UpdateExpr {
@@ -46,7 +46,19 @@ impl UpdateExpr {
         }
     }
 
-    pub fn expression(&self) -> String {
+    /// This update on an `UpdateItem` request (more names and values may
+    /// follow, for its condition).
+    pub fn on(
+        self,
+        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        request
+            .update_expression(self.expression())
+            .set_expression_attribute_names(Some(self.names.into_iter().collect()))
+            .set_expression_attribute_values(Some(self.values.into_iter().collect()))
+    }
+
+    fn expression(&self) -> String {
         let mut parts = Vec::new();
         if !self.set.is_empty() {
             parts.push(format!("SET {}", self.set.join(", ")));
