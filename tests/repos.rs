@@ -207,8 +207,12 @@ async fn a_commit_racing_a_push_is_rebuilt_on_the_new_head_and_both_stay_in_hist
     let body = json!({"owner": "octo-org", "repo": "web", "branch": "main", "message": "Ours",
                       "files": files(&[("ours.txt", "1")])});
 
+    // The push lands once the broker's PATCH is being held, whatever the
+    // machine's speed: a fixed sleep raced the broker's earlier steps.
     let (committed, _) = tokio::join!(commit(&app, body), async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        while app.sim.count_path("PATCH", "/repos/octo-org/web/git/refs") == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         app.sim
             .push_commit("octo-org", "web", "main", "Theirs", &[("theirs.txt", "2")]);
     });
