@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Starts moto on `127.0.0.1:port` from `root`'s venv. It gets
+/// Starts moto on `127.0.0.1:port` from `root`'s venv, through
+/// `moto-server.py` beside this crate (one request at a time, as DynamoDB's
+/// per-item atomicity needs; the script says why). It gets
 /// PR_SET_PDEATHSIG: it is stopped when the *thread* that called this ends,
 /// so call it from a thread that lives as long as moto should.
 pub fn spawn(root: &Path, port: u16) -> std::io::Result<Child> {
@@ -17,12 +19,9 @@ pub fn spawn(root: &Path, port: u16) -> std::io::Result<Child> {
             "moto is not installed: run scripts/test-tools (or scripts/test)",
         ));
     }
-    let script = "import ctypes, signal, sys\n\
-                  ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n\
-                  from moto.server import main\n\
-                  main(sys.argv[1:])";
     Command::new(python)
-        .args(["-c", script, "-H", "127.0.0.1", "-p", &port.to_string()])
+        .arg(root.join("dev/dynamo-proxy/moto-server.py"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
