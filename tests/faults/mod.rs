@@ -5,6 +5,7 @@
 //! measured), the table is consistent afterwards, and no refresh token the
 //! broker could have kept is lost.
 
+mod conflicts;
 mod deadline;
 mod dynamo;
 mod github;

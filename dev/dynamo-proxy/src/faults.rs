@@ -17,6 +17,12 @@ pub enum FaultKind {
     InternalServerError,
     /// Waits this long, then forwards normally (to trip client timeouts).
     Delay(Duration),
+    /// 400 `TransactionCanceledException` for a `TransactWriteItems`, not
+    /// forwarded: its first item conflicted with another transaction in
+    /// flight (reason `TransactionConflict`), the others were not looked at
+    /// (`None`). What DynamoDB answers to two simultaneous transactions on
+    /// one item, which moto never does.
+    TransactionConflict,
     /// Forwards (the write happens upstream), throws the answer away and
     /// answers 500 `InternalServerError` instead: the caller cannot know the
     /// write happened, as with a real DynamoDB 500 whose outcome is unknown.
@@ -131,8 +137,9 @@ impl Faults {
 /// The status and JSON body the service answers for `kind`, as DynamoDB
 /// (`DynamoDB_20120810.*` targets, namespaced `__type`) or Secrets Manager
 /// (plain `__type`) sends them. `None` for kinds that are not an error.
-pub(crate) fn error_answer(kind: &FaultKind, target: &str) -> Option<(u16, String)> {
+pub(crate) fn error_answer(kind: &FaultKind, target: &str, request: &[u8]) -> Option<(u16, String)> {
     let (status, name, message) = match kind {
+        FaultKind::TransactionConflict => return Some((400, transaction_conflict(request))),
         FaultKind::Throttling => (
             400,
             "ThrottlingException",
@@ -155,6 +162,34 @@ pub(crate) fn error_answer(kind: &FaultKind, target: &str) -> Option<(u16, Strin
         serde_json::json!({"__type": name, "Message": message})
     };
     Some((status, body.to_string()))
+}
+
+/// DynamoDB's cancellation of a transaction whose first item conflicted:
+/// one reason per item of the request, in order.
+fn transaction_conflict(request: &[u8]) -> String {
+    let items = serde_json::from_slice::<serde_json::Value>(request)
+        .ok()
+        .and_then(|r| r["TransactItems"].as_array().map(Vec::len))
+        .unwrap_or(1)
+        .max(1);
+    let reasons: Vec<_> = (0..items)
+        .map(|i| match i {
+            0 => serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}),
+            _ => serde_json::json!({"Code": "None"}),
+        })
+        .collect();
+    let codes: Vec<_> = (0..items)
+        .map(|i| if i == 0 { "TransactionConflict" } else { "None" })
+        .collect();
+    serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "CancellationReasons": reasons,
+        "Message": format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+    })
+    .to_string()
 }
 
 #[cfg(test)]
@@ -190,12 +225,36 @@ mod tests {
 
     #[test]
     fn answers_have_each_services_shape() {
-        let (status, body) = error_answer(&FaultKind::Throttling, "DynamoDB_20120810.PutItem").unwrap();
+        let (status, body) = error_answer(&FaultKind::Throttling, "DynamoDB_20120810.PutItem", b"").unwrap();
         assert_eq!(status, 400);
         assert!(body.contains("com.amazonaws.dynamodb.v20120810#ThrottlingException"));
-        let (status, body) = error_answer(&FaultKind::LoseAnswer, "secretsmanager.GetSecretValue").unwrap();
+        let (status, body) = error_answer(&FaultKind::LoseAnswer, "secretsmanager.GetSecretValue", b"").unwrap();
         assert_eq!(status, 500);
         assert!(body.contains("\"InternalServiceError\""));
-        assert_eq!(error_answer(&FaultKind::Delay(Duration::ZERO), "x"), None);
+        assert_eq!(error_answer(&FaultKind::Delay(Duration::ZERO), "x", b""), None);
+    }
+
+    #[test]
+    fn a_conflict_gives_one_reason_per_item_the_first_conflicting() {
+        let request = br#"{"TransactItems":[{"Update":{}},{"Put":{}},{"Put":{}}]}"#;
+        let (status, body) = error_answer(
+            &FaultKind::TransactionConflict,
+            "DynamoDB_20120810.TransactWriteItems",
+            request,
+        )
+        .unwrap();
+        assert_eq!(status, 400);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body["__type"],
+            "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
+        );
+        let codes: Vec<_> = body["CancellationReasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["TransactionConflict", "None", "None"]);
     }
 }

@@ -217,7 +217,7 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
     match &fault {
         Some(FaultKind::Delay(d)) => tokio::time::sleep(*d).await,
         Some(FaultKind::LoseAnswer) | None => {}
-        Some(kind) => return error(kind, &target),
+        Some(kind) => return error(kind, &target, &body),
     }
     let _turn = if proxy.serialize.load(Ordering::SeqCst) {
         Some(proxy.serial.lock().await)
@@ -228,7 +228,7 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
     let mut upstream = proxy
         .client
         .request(parts.method.clone(), format!("{}{path}", proxy.upstream))
-        .body(body);
+        .body(body.clone());
     for (name, value) in &parts.headers {
         if !HOP_BY_HOP.contains(&name.as_str()) {
             upstream = upstream.header(name, value);
@@ -246,7 +246,7 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
     };
     if let Some(kind @ FaultKind::LoseAnswer) = &fault {
         // The upstream has done the work; the caller hears only an error.
-        return error(kind, &target);
+        return error(kind, &target, &body);
     }
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
@@ -262,8 +262,8 @@ fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
     }
 }
 
-fn error(kind: &FaultKind, target: &str) -> Response {
-    let Some((status, body)) = faults::error_answer(kind, target) else {
+fn error(kind: &FaultKind, target: &str, request: &[u8]) -> Response {
+    let Some((status, body)) = faults::error_answer(kind, target, request) else {
         return plain(StatusCode::INTERNAL_SERVER_ERROR, "no answer for this fault".into());
     };
     let mut response = Response::new(Body::from(body));

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Transact
 
 use super::connections::CONNECTED;
 use super::installations::{record_update, tombstone, NOT_DELETED};
-use super::{keys, n, s, transaction_condition_failed, transaction_conflicted, DynamoStore};
+use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
 use crate::store::{Applied, Change, Deliveries, StoreError, StoreResult};
 
@@ -15,10 +15,6 @@ const REMEMBER_FOR: i64 = 30 * 24 * 3600;
 
 /// DynamoDB allows 100 items per transaction; one is the delivery's.
 const MAX_CHANGE_ITEMS: usize = 99;
-
-/// Two deliveries for one installation written at the same instant cancel
-/// each other (`TransactionConflict`) rather than wait; each tries again.
-const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// Whether the item at `index` failed its condition on a record whose
 /// `applied_by` is ours.
@@ -100,38 +96,27 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(super::build(put.build())?).build())
     }
 
-    /// Sends the transaction, again after a conflict. `Err(indexes)`: the
-    /// conditions of these items failed, and nothing was written; but a
-    /// delivery record that is `applied_by` us means our own earlier attempt
-    /// did write it all.
-    async fn transact(&self, items: Vec<TransactWriteItem>, applied_by: &str) -> StoreResult<Result<(), Vec<usize>>> {
-        for attempt in 1.. {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(Ok(())),
-                Err(e) if transaction_conflicted(&e) && attempt < CONFLICT_ATTEMPTS => {
-                    super::backoff(attempt).await;
-                    continue;
+    /// Sends the transaction. `Err(indexes)`: the conditions of these items
+    /// failed, and nothing was written; but a delivery record that is
+    /// `applied_by` us means our own earlier attempt did write it all.
+    async fn transact_delivery(
+        &self,
+        items: Vec<TransactWriteItem>,
+        applied_by: &str,
+    ) -> StoreResult<Result<(), Vec<usize>>> {
+        let count = items.len();
+        match self.transact(items).await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if written_by(&e, count - 1, applied_by) => Ok(Ok(())),
+            Err(e) => {
+                let failed: Vec<usize> = (0..count).filter(|i| transaction_condition_failed(&e, *i)).collect();
+                if failed.is_empty() {
+                    Err(transaction_error(e))
+                } else {
+                    Ok(Err(failed))
                 }
-                Err(e) if written_by(&e, items.len() - 1, applied_by) => Ok(Ok(())),
-                Err(e) => {
-                    let failed: Vec<usize> = (0..items.len())
-                        .filter(|i| transaction_condition_failed(&e, *i))
-                        .collect();
-                    if failed.is_empty() {
-                        Err(super::backend(e))
-                    } else {
-                        Ok(Err(failed))
-                    }
-                }
-            };
+            }
         }
-        unreachable!("the loop returns")
     }
 
     async fn apply_once(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
@@ -145,16 +130,11 @@ impl DynamoStore {
             while items.len() > MAX_CHANGE_ITEMS {
                 let rest = items.split_off(MAX_CHANGE_ITEMS);
                 let first = std::mem::replace(&mut items, rest);
-                self.client
-                    .transact_write_items()
-                    .set_transact_items(Some(first))
-                    .send()
-                    .await
-                    .map_err(super::backend)?;
+                self.transact(first).await.map_err(transaction_error)?;
             }
             let delivery = items.len();
             items.push(self.delivery_record(id, now, &applied_by)?);
-            let failed = match self.transact(items, &applied_by).await? {
+            let failed = match self.transact_delivery(items, &applied_by).await? {
                 Ok(()) => return Ok(Applied::Done),
                 Err(failed) => failed,
             };

@@ -138,17 +138,16 @@ impl Installations for DynamoStore {
         let forward = link_item(keys::link_from_account(account, installation.id))?;
         let reverse = link_item(keys::link_from_installation(installation.id, account))?;
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(record)
-            .transact_items(TransactWriteItem::builder().put(forward).build())
-            .transact_items(TransactWriteItem::builder().put(reverse).build())
-            .send()
+            .transact(vec![
+                record,
+                TransactWriteItem::builder().put(forward).build(),
+                TransactWriteItem::builder().put(reverse).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(Upsert::Written),
             Err(e) if transaction_condition_failed(&e, 0) => Ok(Upsert::Gone),
-            Err(e) => Err(super::backend(e)),
+            Err(e) => Err(super::transaction_error(e)),
         }
     }
 
@@ -167,16 +166,15 @@ impl Installations for DynamoStore {
                 .build(),
         )?;
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(forward).build())
-            .transact_items(TransactWriteItem::builder().delete(reverse).build())
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().delete(forward).build(),
+                TransactWriteItem::builder().delete(reverse).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if transaction_condition_failed(&e, 0) => Ok(false),
-            Err(e) => Err(super::backend(e)),
+            Err(e) => Err(super::transaction_error(e)),
         }
     }
 

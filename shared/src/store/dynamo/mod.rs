@@ -13,7 +13,8 @@ mod tokens;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use secrecy::SecretString;
 
@@ -319,11 +320,51 @@ impl DynamoStore {
     }
 }
 
+/// Two transactions meeting on one item at the same instant cancel each
+/// other (`TransactionConflict`) rather than wait; each tries again.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+type TransactResult = Result<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+    SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+>;
+
+impl DynamoStore {
+    /// Sends a transaction, and again after a short backoff while it meets
+    /// others; the last try's error otherwise (see [`transaction_error`]).
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> TransactResult {
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Err(e) if transaction_conflicted(&e) && attempt < CONFLICT_ATTEMPTS => {
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A failed transaction as the caller sees it: one that kept meeting others
+/// is contention to try again later (503), not a fault.
+fn transaction_error<R: std::fmt::Debug + 'static>(err: SdkError<TransactWriteItemsError, R>) -> StoreError {
+    if transaction_conflicted(&err) {
+        StoreError::Throttled("TransactionConflict".into())
+    } else {
+        backend(err)
+    }
+}
+
 /// Cancelled because another transaction was writing one of its items.
-fn transaction_conflicted<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+fn transaction_conflicted<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    use TransactWriteItemsError as E;
     match err.as_service_error() {
         Some(E::TransactionCanceledException(e)) => e
             .cancellation_reasons()

@@ -195,18 +195,17 @@ impl TokenCache for DynamoStore {
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().condition_check(still_installed).build())
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().update(update).build(),
+                TransactWriteItem::builder().condition_check(still_installed).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if super::transaction_condition_failed(&e, 0) || super::transaction_condition_failed(&e, 1) => {
                 Ok(false)
             }
-            Err(e) => Err(super::backend(e)),
+            Err(e) => Err(super::transaction_error(e)),
         }
     }
 
