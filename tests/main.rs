@@ -15,6 +15,7 @@ mod oauth;
 mod openapi;
 mod races;
 mod repos;
+mod revocations;
 mod roundtrips;
 mod startup;
 mod store_conformance;

@@ -214,39 +214,6 @@ async fn installation_target_renamed_updates_the_login_the_owner_route_uses() {
 }
 
 #[tokio::test]
-async fn github_app_authorization_revoked_deletes_every_stored_token_of_that_github_user() {
-    let app = TestApp::spawn().await;
-    let octocat = app.sim.add_user("octocat");
-    app.sim.add_user("hubot");
-    let alice = User::new("alice", &[]);
-    let alice_laptop = User::new("alice-2", &[]);
-    let carol = User::new("carol", &[]);
-    app.connect(&alice, "octocat").await;
-    app.connect(&alice_laptop, "octocat").await;
-    app.connect(&carol, "hubot").await;
-    let mut payload = webhook("github_app_authorization.revoked");
-    payload["sender"]["id"] = octocat.into();
-
-    let response = app.webhook("github_app_authorization", &delivery(), &payload).await;
-
-    assert_eq!(response.status, 200);
-    for user in ["alice", "alice-2"] {
-        assert_eq!(
-            app.internal("POST", &format!("/internal/users/{user}/token"), json!({}))
-                .await
-                .status,
-            404
-        );
-    }
-    assert_eq!(
-        app.internal("POST", "/internal/users/carol/token", json!({}))
-            .await
-            .status,
-        200
-    );
-}
-
-#[tokio::test]
 async fn ping_and_unknown_events_are_acknowledged_and_store_nothing() {
     let app = TestApp::spawn().await;
 

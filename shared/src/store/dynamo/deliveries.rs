@@ -8,6 +8,7 @@ use super::connections::CONNECTED;
 use super::installations::{record_update, tombstone, NOT_DELETED};
 use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
+use crate::domain::UserId;
 use crate::store::{Applied, Change, Deliveries, StoreError, StoreResult};
 
 /// GitHub lets deliveries be redelivered for a few days; remember them longer.
@@ -70,13 +71,7 @@ impl DynamoStore {
                         .build(),
                 )?)
                 .build()],
-            Change::Disconnect { users } => users
-                .iter()
-                .map(|user| {
-                    let (key, u) = self.disconnect(user);
-                    u.in_transaction(&self.table, key, CONNECTED)
-                })
-                .collect::<StoreResult<_>>()?,
+            Change::Disconnect { users } => self.disconnect_items(users)?,
         })
     }
 
@@ -119,19 +114,52 @@ impl DynamoStore {
         }
     }
 
+    fn disconnect_items(&self, users: &[UserId]) -> StoreResult<Vec<TransactWriteItem>> {
+        users
+            .iter()
+            .map(|user| {
+                let (key, u) = self.disconnect(user);
+                u.in_transaction(&self.table, key, CONNECTED)
+            })
+            .collect()
+    }
+
+    /// Disconnects up to 100 `users` in one transaction, those with no
+    /// connection left out.
+    async fn disconnect_unrecorded(&self, mut users: Vec<UserId>) -> StoreResult<()> {
+        while !users.is_empty() {
+            let Err(e) = self.transact(self.disconnect_items(&users)?).await else {
+                return Ok(());
+            };
+            let failed: Vec<usize> = (0..users.len())
+                .filter(|i| transaction_condition_failed(&e, *i))
+                .collect();
+            if failed.is_empty() {
+                return Err(transaction_error(e));
+            }
+            users = without(users, &failed);
+        }
+        Ok(())
+    }
+
     async fn apply_once(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
         let applied_by = crate::crypto::random::token_urlsafe();
         let mut change = std::borrow::Cow::Borrowed(change);
+        // Only a revocation of more than 99 platform users' connections
+        // needs more than one transaction: all but the last 99 are written
+        // without the delivery (a disconnect is idempotent, so a redelivery
+        // after a failure between them does no harm).
+        if let Change::Disconnect { users } = change.as_ref() {
+            if users.len() > MAX_CHANGE_ITEMS {
+                let (first, last) = users.split_at(users.len() - MAX_CHANGE_ITEMS);
+                for chunk in first.chunks(MAX_CHANGE_ITEMS + 1) {
+                    self.disconnect_unrecorded(chunk.to_vec()).await?;
+                }
+                change = std::borrow::Cow::Owned(Change::Disconnect { users: last.to_vec() });
+            }
+        }
         loop {
             let mut items = self.change_items(&change, now)?;
-            // Only a revocation of more than 99 platform users' connections
-            // needs more than one transaction: the first ones are written
-            // without the delivery (a disconnect is idempotent).
-            while items.len() > MAX_CHANGE_ITEMS {
-                let rest = items.split_off(MAX_CHANGE_ITEMS);
-                let first = std::mem::replace(&mut items, rest);
-                self.transact(first).await.map_err(transaction_error)?;
-            }
             let delivery = items.len();
             items.push(self.delivery_record(id, now, &applied_by)?);
             let failed = match self.transact_delivery(items, &applied_by).await? {
@@ -146,13 +174,9 @@ impl DynamoStore {
                 // A user with no connection item has nothing to disconnect:
                 // the others are, without it.
                 Change::Disconnect { users } => {
-                    let users = users
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !failed.contains(i))
-                        .map(|(_, u)| u.clone())
-                        .collect();
-                    change = std::borrow::Cow::Owned(Change::Disconnect { users });
+                    change = std::borrow::Cow::Owned(Change::Disconnect {
+                        users: without(users.clone(), &failed),
+                    });
                 }
                 Change::Delete { .. } => {
                     return Err(StoreError::Backend("an unconditional tombstone was refused".into()))
@@ -177,4 +201,14 @@ impl Deliveries for DynamoStore {
         }
         Ok(applied)
     }
+}
+
+/// `users` less those at the `failed` indexes.
+fn without(users: Vec<UserId>, failed: &[usize]) -> Vec<UserId> {
+    users
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !failed.contains(i))
+        .map(|(_, u)| u)
+        .collect()
 }
