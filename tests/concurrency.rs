@@ -5,25 +5,17 @@ use futures::future::join_all;
 use github_sim::{Counter, RepoSelection};
 use serde_json::json;
 
-use dynamo_proxy::DynamoProxy;
-
 use crate::helpers::app::Container;
 use crate::helpers::fixtures::{about, delivery, webhook};
-use crate::helpers::moto;
 use crate::helpers::{TestApp, User};
 
-/// `n` containers reaching moto through one proxy that passes one request at
-/// a time: moto's conditional writes are not atomic under concurrency
-/// (DynamoDB's are), so a double winner here must be the broker's fault.
-/// Keep the proxy alive for the test.
-async fn containers(app: &TestApp, n: usize) -> (DynamoProxy, Vec<Container>) {
-    let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
-    proxy.serialize(true);
+/// `n` containers of `app`, each with its own clients.
+async fn containers(app: &TestApp, n: usize) -> Vec<Container> {
     let mut all = Vec::new();
     for _ in 0..n {
-        all.push(app.container_behind(&proxy, |_| {}).await);
+        all.push(app.new_container().await);
     }
-    (proxy, all)
+    all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -33,7 +25,7 @@ async fn sixteen_requests_for_an_expiring_user_token_make_one_refresh_and_all_su
     let alice = User::new("alice", &[]);
     app.connect(&alice, "octocat").await;
     app.clock.advance(8 * 3600 - 120);
-    let (_proxy, containers) = containers(&app, 4).await;
+    let containers = containers(&app, 4).await;
 
     let responses =
         join_all((0..16).map(|i| containers[i % 4].internal("POST", "/internal/users/alice/token", json!({})))).await;
@@ -71,7 +63,7 @@ async fn sixteen_concurrent_vends_of_one_installation_and_scope_mint_one_token()
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;
     app.link(&alice, "team-a", installation).await;
-    let (_proxy, containers) = containers(&app, 4).await;
+    let containers = containers(&app, 4).await;
     let path = format!("/internal/accounts/team-a/installations/{installation}/token");
 
     let responses = join_all(
@@ -90,7 +82,7 @@ async fn sixteen_concurrent_vends_of_one_installation_and_scope_mint_one_token()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_delivery_sent_ten_times_at_once_is_applied_once() {
     let app = TestApp::spawn().await;
-    let (_proxy, containers) = containers(&app, 5).await;
+    let containers = containers(&app, 5).await;
     let payload = webhook("installation.created");
     let id = delivery();
 
@@ -116,7 +108,7 @@ async fn links_racing_with_installation_deleted_leave_no_link_to_it() {
     let team_refs: Vec<&str> = teams.iter().map(String::as_str).collect();
     let alice = User::new("alice", &team_refs);
     app.connect(&alice, "octocat").await;
-    let (_proxy, containers) = containers(&app, 3).await;
+    let containers = containers(&app, 3).await;
 
     for round in 0..5 {
         let org = format!("org-{round}");

@@ -7,23 +7,9 @@
 mod storms;
 mod uninstall;
 
-use dynamo_proxy::DynamoProxy;
 use futures::future::join_all;
 
 use crate::helpers::containers::ProcessContainer;
-use crate::helpers::moto;
-
-/// The AWS endpoint the race's processes use: moto behind a proxy that
-/// forwards one request at a time. moto checks a write's condition and then
-/// writes, without a lock: two processes could both win a lease there,
-/// which DynamoDB never allows (seen: 3 of 30 rounds of 8 concurrent
-/// conditional updates had two winners). In arrival order, one at a time,
-/// each conditional write is atomic as on DynamoDB.
-pub fn atomic_dynamo() -> DynamoProxy {
-    let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
-    proxy.serialize(true);
-    proxy
-}
 
 /// `base` times `RACE_SCALE`.
 pub fn scaled(base: usize) -> usize {

@@ -5,10 +5,11 @@ use broker::api::Function;
 use github_sim::{Counter, RepoSelection};
 use serde_json::json;
 
-use super::{atomic_dynamo, scaled, storm};
+use super::{scaled, storm};
 use crate::helpers::consistency::assert_consistent;
 use crate::helpers::containers::start_many;
 use crate::helpers::fixtures::{delivery, webhook};
+use crate::helpers::moto;
 use crate::helpers::reliability::record;
 use crate::helpers::{TestApp, User};
 
@@ -17,7 +18,6 @@ const PROCESSES: usize = 4;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refresh_storm_over_four_processes_makes_one_refresh_and_everyone_gets_the_live_token() {
     let app = TestApp::spawn().await;
-    let dynamo = atomic_dynamo();
     app.sim.add_user("octocat");
     // The token stored at connection has under 5 minutes left, for real:
     // the processes read the system clock, not the test's.
@@ -25,7 +25,14 @@ async fn a_refresh_storm_over_four_processes_makes_one_refresh_and_everyone_gets
     let alice = User::new("alice", &[]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     app.sim.set_user_token_lifetime(8 * 3600);
-    let containers = start_many(&app, &dynamo.url(), Function::TokenVending, PROCESSES, "race-refresh").await;
+    let containers = start_many(
+        &app,
+        &moto::endpoint(),
+        Function::TokenVending,
+        PROCESSES,
+        "race-refresh",
+    )
+    .await;
     let n = scaled(200);
     let empty = json!({});
 
@@ -60,7 +67,6 @@ async fn a_refresh_storm_over_four_processes_makes_one_refresh_and_everyone_gets
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_mint_storm_over_four_processes_mints_once() {
     let app = TestApp::spawn().await;
-    let dynamo = atomic_dynamo();
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
     let installation = app
@@ -69,7 +75,7 @@ async fn a_mint_storm_over_four_processes_mints_once() {
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
-    let containers = start_many(&app, &dynamo.url(), Function::TokenVending, PROCESSES, "race-mint").await;
+    let containers = start_many(&app, &moto::endpoint(), Function::TokenVending, PROCESSES, "race-mint").await;
     let path = format!("/internal/accounts/team-a/installations/{installation}/token");
     let body = json!({"permissions": {"contents": "read"}});
     let n = scaled(400);
@@ -102,8 +108,7 @@ async fn a_mint_storm_over_four_processes_mints_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_duplicate_webhook_storm_over_four_processes_is_applied_once() {
     let app = TestApp::spawn().await;
-    let dynamo = atomic_dynamo();
-    let containers = start_many(&app, &dynamo.url(), Function::Webhook, PROCESSES, "race-webhook").await;
+    let containers = start_many(&app, &moto::endpoint(), Function::Webhook, PROCESSES, "race-webhook").await;
     let payload = webhook("installation.created");
     let id = delivery();
     let n = scaled(50);

@@ -8,10 +8,11 @@ use broker::api::Function;
 use futures::future::join_all;
 use github_sim::RepoSelection;
 
-use super::{atomic_dynamo, scaled};
+use super::scaled;
 use crate::helpers::consistency::violations;
 use crate::helpers::containers::{start_many, ProcessContainer};
 use crate::helpers::fixtures::{about, delivery, webhook};
+use crate::helpers::moto;
 use crate::helpers::reliability::record;
 use crate::helpers::{TestApp, User};
 
@@ -37,13 +38,12 @@ async fn link_and_maybe_unlink(vending: &ProcessContainer, alice: &User, t: usiz
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn links_and_unlinks_racing_installation_deleted_across_processes_never_leave_a_link_to_it() {
     let app = TestApp::spawn().await;
-    let dynamo = atomic_dynamo();
     app.sim.add_user("octocat");
     let teams: Vec<String> = (0..TEAMS).map(|t| format!("team-{t}")).collect();
     let alice = User::new("alice", &teams.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
-    let vending = start_many(&app, &dynamo.url(), Function::TokenVending, 3, "race-links").await;
-    let hooks = start_many(&app, &dynamo.url(), Function::Webhook, 1, "race-uninstall").await;
+    let vending = start_many(&app, &moto::endpoint(), Function::TokenVending, 3, "race-links").await;
+    let hooks = start_many(&app, &moto::endpoint(), Function::Webhook, 1, "race-uninstall").await;
     let rounds = scaled(10);
 
     let mut held = 0;

@@ -26,8 +26,6 @@ use broker::store::{
 use futures::future::join_all;
 use secrecy::{ExposeSecret, SecretString};
 
-use dynamo_proxy::DynamoProxy;
-
 use crate::helpers::{app::sdk_config_at, moto, table};
 
 /// A store under test, and where to look at what it keeps at rest.
@@ -40,7 +38,6 @@ enum AtRest {
     Dynamo {
         client: aws_sdk_dynamodb::Client,
         table: String,
-        _proxy: DynamoProxy,
     },
     Embedded {
         path: PathBuf,
@@ -49,22 +46,13 @@ enum AtRest {
 }
 
 impl Subject {
-    /// Through a proxy that passes one request at a time: moto's conditional
-    /// writes are not atomic under concurrency (DynamoDB's are), and the
-    /// concurrent scenarios must test the store, not moto.
     async fn dynamo() -> Self {
-        let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
-        proxy.serialize(true);
-        let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(&proxy.url()).await);
+        let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(&moto::endpoint()).await);
         let table = format!("conformance-{}", &token_urlsafe()[..12]);
         table::create(&client, &table).await;
         Self {
             store: Box::new(DynamoStore::new(client.clone(), &table, sealer())),
-            at_rest: AtRest::Dynamo {
-                client,
-                table,
-                _proxy: proxy,
-            },
+            at_rest: AtRest::Dynamo { client, table },
         }
     }
 

@@ -20,7 +20,6 @@ pub mod moto;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -48,16 +47,12 @@ struct Proxy {
     upstream: String,
     client: reqwest::Client,
     shared: Arc<Mutex<Shared>>,
-    /// Held across each forwarded request while serialising.
-    serial: Arc<tokio::sync::Mutex<()>>,
-    serialize: Arc<AtomicBool>,
 }
 
 /// A running proxy; see the crate documentation.
 pub struct DynamoProxy {
     addr: SocketAddr,
     shared: Arc<Mutex<Shared>>,
-    serialize: Arc<AtomicBool>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -75,13 +70,10 @@ impl DynamoProxy {
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let serialize = Arc::new(AtomicBool::new(false));
         let proxy = Proxy {
             upstream: upstream_url.trim_end_matches('/').to_owned(),
             client,
             shared: shared.clone(),
-            serial: Arc::new(tokio::sync::Mutex::new(())),
-            serialize: serialize.clone(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -113,7 +105,6 @@ impl DynamoProxy {
         Ok(DynamoProxy {
             addr,
             shared,
-            serialize,
             stop: Some(stop),
         })
     }
@@ -145,15 +136,6 @@ impl DynamoProxy {
     /// Disarms every fault.
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
-    }
-
-    /// Forwards one request at a time (off by default). moto applies a
-    /// conditional write as a check then a write, not atomically: two
-    /// concurrent requests can both pass the check, which DynamoDB never
-    /// allows. Serialising restores DynamoDB's per-request atomicity for
-    /// tests that race many clients (the arrival order stays the race's).
-    pub fn serialize(&self, on: bool) {
-        self.serialize.store(on, Ordering::SeqCst);
     }
 
     /// Faults still armed (not yet used up): lets a test check that the
@@ -219,11 +201,6 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
         Some(FaultKind::LoseAnswer) | None => {}
         Some(kind) => return error(kind, &target, &body),
     }
-    let _turn = if proxy.serialize.load(Ordering::SeqCst) {
-        Some(proxy.serial.lock().await)
-    } else {
-        None
-    };
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut upstream = proxy
         .client
