@@ -42,17 +42,18 @@ async fn budgeted(w: &World, seconds: u64) -> Container {
 #[tokio::test]
 async fn an_oauth_callback_whose_github_calls_overrun_the_budget_ends_with_deadline_exceeded() {
     let w = world().await;
-    // GITHUB_TIMEOUT_SECONDS is 4 in tests: the exchange needs 4 s + 2 s to
-    // record its answer (the budget has 7); GET /user answers after 3.5 s;
-    // GET /user/installations never answers, and its attempt is cut to the
-    // 3.5 s left. Three calls of up to 4 s each would have taken 12 s.
+    // GITHUB_TIMEOUT_SECONDS is 4 in tests: the exchange needs 4 s + 2.5 s
+    // to record its answer (the budget has 7); GET /user answers after
+    // 2.5 s; GET /user/installations never answers, and its attempt is cut to
+    // the ~4.4 s left less the 2.5 s kept for a DynamoDB attempt. Three calls
+    // of up to 4 s each would have taken 12 s.
     let slow = budgeted(&w, 7).await;
     let (state, code) = w
         .app
         .authorized(&w.alice, "octocat", json!({"account_id": "team-a"}))
         .await;
     w.app.sim.inject(delay("GET", "/user/installations", 30.0, 5));
-    w.app.sim.inject(delay("GET", "/user", 3.5, 1));
+    w.app.sim.inject(delay("GET", "/user", 2.5, 1));
     let (listings, exchanges) = (
         w.app.sim.count_path("GET", "/user/installations"),
         w.app.sim.count(Counter::CodeExchanges),
@@ -125,6 +126,41 @@ async fn a_refresh_exchange_is_not_started_when_its_whole_timeout_does_not_fit()
     // The lease was released: the next request refreshes at once.
     assert_eq!(next.status, 200, "{:?}", next.body);
     w.assert_refresh_token_kept().await;
+}
+
+#[tokio::test]
+async fn a_mint_cut_short_by_the_deadline_frees_its_lease_for_the_next_vend() {
+    let w = world().await;
+    let slow = budgeted(&w, 6).await;
+    // GitHub never answers the mint: its attempt is cut to leave 2.5 s of
+    // the 6 s, no retry fits after it, and the lease is released in what is
+    // left. Without that room the lease would stay until it runs out, and
+    // every vend of that scope would poll for 15 s.
+    let mint = format!("/app/installations/{}/access_tokens", w.installation);
+    w.app.sim.inject(delay("POST", &mint, 30.0, 5));
+    let vend = format!("/internal/accounts/team-a/installations/{}/token", w.installation);
+
+    let failed = slow.internal("POST", &vend, json!({})).await;
+    w.app.sim.clear_faults();
+    let (leases, polls) = (w.dynamo("UpdateItem"), w.dynamo("GetItem"));
+    let next = w.app.vend("team-a", w.installation, json!({})).await;
+    let (leases, polls) = (w.dynamo("UpdateItem") - leases, w.dynamo("GetItem") - polls);
+
+    let held = failed.error_code() == "deadline_exceeded" && next.status == 200 && leases == 1 && polls == 0;
+    outcome(
+        "GitHub never answering a mint, with a 6 s budget",
+        held,
+        "503 deadline_exceeded with the lease released; the next vend takes it at once and mints, no polling",
+    );
+    assert_eq!(
+        (failed.status, failed.error_code()),
+        (503, "deadline_exceeded"),
+        "{:?}",
+        failed.body
+    );
+    assert_eq!(next.status, 200, "{:?}", next.body);
+    assert_eq!((leases, polls), (1, 0), "the lease was free: taken at once");
+    w.assert_consistent().await;
 }
 
 #[tokio::test]
@@ -241,7 +277,7 @@ async fn on_lambda_the_invocations_own_deadline_sets_the_budget() {
 #[test]
 fn every_functions_worst_case_fits_its_lambda_timeout() {
     let margin = broker::api::lambda::ANSWER_MARGIN.as_secs();
-    let record_reserve = broker::github::rest::RECORD_RESERVE.as_secs();
+    let record_reserve = broker::github::rest::RECORD_RESERVE.as_secs_f64().ceil() as u64;
     let dynamo_operation = broker::app::DYNAMO_OPERATION_TIMEOUT.as_secs();
     let dynamo_attempt = broker::app::DYNAMO_ATTEMPT_TIMEOUT.as_secs();
     // (function, what the longest request does, GitHub calls, DynamoDB operations)

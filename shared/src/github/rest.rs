@@ -31,9 +31,10 @@ const API_VERSION: &str = "2022-11-28";
 const MAX_ATTEMPTS: u32 = 3;
 /// A replayable attempt shorter than this is not worth starting.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);
-/// Kept after a request that cannot be replayed, for recording its answer
-/// (one DynamoDB attempt): a rotated refresh token must reach the table.
-pub const RECORD_RESERVE: Duration = crate::app::DYNAMO_ATTEMPT_TIMEOUT;
+/// Kept after every attempt for one DynamoDB attempt (and the moments
+/// around it): a rotated refresh token must reach the table, and a mint
+/// lease must be released, or its token cached, whatever GitHub did.
+pub const RECORD_RESERVE: Duration = crate::app::DYNAMO_ATTEMPT_TIMEOUT.saturating_add(Duration::from_millis(500));
 /// A user reaching more installations than this is not a real case.
 const MAX_PAGES: usize = 50;
 
@@ -82,11 +83,11 @@ impl RestClient {
     }
 
     /// Sends with retries inside the call's budget and the request's
-    /// deadline ([`crate::deadline`]): a replayable attempt is cut short to
-    /// fit the deadline; one that cannot be replayed is only started when its
-    /// whole timeout, and room to record GitHub's answer, fit before it, so
-    /// the broker never cuts such a request itself after GitHub may have
-    /// acted on it.
+    /// deadline ([`crate::deadline`]), each attempt leaving room for one
+    /// DynamoDB attempt after it ([`RECORD_RESERVE`]): a replayable attempt
+    /// is cut short to fit; one that cannot be replayed is only started when
+    /// its whole timeout fits, so the broker never cuts such a request itself
+    /// after GitHub may have acted on it.
     pub(super) async fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> GitHubResult<Response> {
         let deadline = Instant::now() + self.budget;
         let mut attempt = 0;
@@ -198,8 +199,8 @@ fn attempt_timeout(replay: Replay, call: Duration, request: Option<Duration>) ->
     match replay {
         Replay::OnlyIfUnsent if request < call + RECORD_RESERVE => Err(DeadlineReached.into()),
         Replay::OnlyIfUnsent => Ok(call),
-        Replay::Safe if request < MIN_ATTEMPT => Err(DeadlineReached.into()),
-        Replay::Safe => Ok(call.min(request)),
+        Replay::Safe if request < MIN_ATTEMPT + RECORD_RESERVE => Err(DeadlineReached.into()),
+        Replay::Safe => Ok(call.min(request - RECORD_RESERVE)),
     }
 }
 
@@ -381,21 +382,27 @@ mod tests {
     }
 
     #[test]
-    fn a_replayable_attempt_is_cut_to_the_deadline_and_not_started_without_a_useful_slice() {
-        assert_eq!(attempt_timeout(Replay::Safe, S(10), Some(S(3))).unwrap(), S(3));
-        assert!(matches!(
-            attempt_timeout(Replay::Safe, S(10), Some(Duration::from_millis(900))),
-            Err(GitHubError::Deadline(_))
-        ));
+    fn a_replayable_attempt_is_cut_to_leave_the_reserve_and_not_started_without_a_useful_slice() {
+        assert_eq!(
+            attempt_timeout(Replay::Safe, S(10), Some(S(5))).unwrap(),
+            S(5) - RECORD_RESERVE
+        );
+        assert_eq!(attempt_timeout(Replay::Safe, S(2), Some(S(30))).unwrap(), S(2));
+        for left in [MIN_ATTEMPT + RECORD_RESERVE - Duration::from_millis(1), S(1), S(0)] {
+            assert!(matches!(
+                attempt_timeout(Replay::Safe, S(10), Some(left)),
+                Err(GitHubError::Deadline(_))
+            ));
+        }
     }
 
     #[test]
     fn an_unreplayable_attempt_starts_only_with_its_whole_timeout_and_room_to_record_the_answer() {
         assert_eq!(
-            attempt_timeout(Replay::OnlyIfUnsent, S(10), Some(S(12))).unwrap(),
+            attempt_timeout(Replay::OnlyIfUnsent, S(10), Some(S(10) + RECORD_RESERVE)).unwrap(),
             S(10)
         );
-        for left in [S(11), S(9), S(0)] {
+        for left in [S(12), S(9), S(0)] {
             assert!(matches!(
                 attempt_timeout(Replay::OnlyIfUnsent, S(10), Some(left)),
                 Err(GitHubError::Deadline(_))
