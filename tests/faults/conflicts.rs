@@ -9,6 +9,7 @@ use dynamo_proxy::{Fault, FaultKind};
 use serde_json::{json, Value};
 
 use super::{outcome, world, Attempts, World};
+use crate::helpers::app::TestResponse;
 use crate::helpers::fixtures::{about, delivery, webhook};
 
 const UPDATED: &str = "installation updated";
@@ -21,35 +22,62 @@ fn conflicts(times: u64) -> Fault {
 }
 
 async fn status(w: &World) -> Value {
-    let listed = w
-        .app
-        .frontend(&w.alice, "GET", "/accounts/team-a/installations", None)
-        .await;
-    listed.body["installations"][0]["status"].clone()
+    w.linked().await[0]["status"].clone()
+}
+
+/// An `installation.suspend` whose transaction conflicts `times` times,
+/// then its redelivery: what each answered, how many transactions the first
+/// sent, and the installation's status after each.
+struct Suspend {
+    w: World,
+    first: TestResponse,
+    tries: u64,
+    between: Value,
+    again: TestResponse,
+    after: Value,
+}
+
+async fn suspend_conflicting(times: u64) -> Suspend {
+    let w = world().await;
+    let id = delivery();
+    let suspend = about(webhook("installation.suspend"), w.installation, "octo-org", 1);
+    w.proxy.inject(conflicts(times));
+    let first = w.app.webhook("installation", &id, &suspend).await;
+    let tries = w.dynamo("TransactWriteItems");
+    let between = status(&w).await;
+    let again = w.app.webhook("installation", &id, &suspend).await;
+    let after = status(&w).await;
+    Suspend {
+        w,
+        first,
+        tries,
+        between,
+        again,
+        after,
+    }
 }
 
 #[tokio::test]
 async fn a_delivery_whose_transaction_conflicts_is_tried_again_and_applied_once() {
-    let w = world().await;
-    let id = delivery();
-    let suspend = about(webhook("installation.suspend"), w.installation, "octo-org", 1);
-    w.proxy.inject(conflicts(3));
+    let Suspend {
+        w,
+        first,
+        tries,
+        between,
+        again,
+        ..
+    } = suspend_conflicting(3).await;
 
-    let answer = w.app.webhook("installation", &id, &suspend).await;
-    let tries = w.dynamo("TransactWriteItems");
-    let now = status(&w).await;
-    let again = w.app.webhook("installation", &id, &suspend).await;
-
-    let held = answer.body["result"] == UPDATED && now == "suspended" && again.body["result"] == DUPLICATE;
+    let held = first.body["result"] == UPDATED && between == "suspended" && again.body["result"] == DUPLICATE;
     outcome(
         "TransactionConflict on a webhook delivery's transaction, three times",
         held,
         "tried again after a short backoff: applied once, and its redelivery is a duplicate",
     );
-    assert_eq!(answer.status, 200, "{:?}", answer.body);
-    assert_eq!(answer.body["result"], UPDATED);
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body["result"], UPDATED);
     assert_eq!(tries, 4, "three cancelled, the fourth written");
-    assert_eq!(now, "suspended");
+    assert_eq!(between, "suspended");
     assert_eq!(again.body["result"], DUPLICATE);
     w.assert_consistent().await;
     Attempts {
@@ -61,35 +89,32 @@ async fn a_delivery_whose_transaction_conflicts_is_tried_again_and_applied_once(
 
 #[tokio::test]
 async fn a_delivery_that_keeps_conflicting_fails_with_503_writes_nothing_and_its_redelivery_applies() {
-    let w = world().await;
-    let id = delivery();
-    let suspend = about(webhook("installation.suspend"), w.installation, "octo-org", 1);
-    w.proxy.inject(conflicts(4));
+    let Suspend {
+        w,
+        first,
+        tries,
+        between,
+        again,
+        after,
+    } = suspend_conflicting(4).await;
 
-    let failed = w.app.webhook("installation", &id, &suspend).await;
-    let tries = w.dynamo("TransactWriteItems");
-    let meanwhile = status(&w).await;
-    let redelivered = w.app.webhook("installation", &id, &suspend).await;
-    let after = status(&w).await;
-
-    let held =
-        failed.status == 503 && meanwhile == "active" && redelivered.body["result"] == UPDATED && after == "suspended";
+    let held = first.status == 503 && between == "active" && again.body["result"] == UPDATED && after == "suspended";
     outcome(
         "TransactionConflict on every try of a webhook delivery's transaction",
         held,
         "503 store_throttled so GitHub shows a failed delivery; nothing written, not even the delivery record; the redelivery applies it",
     );
     assert_eq!(
-        (failed.status, failed.error_code()),
+        (first.status, first.error_code()),
         (503, "store_throttled"),
         "{:?}",
-        failed.body
+        first.body
     );
     assert_eq!(tries, 4, "a bounded number of tries");
-    assert_eq!(meanwhile, json!("active"), "nothing of the delivery was written");
-    assert_eq!(redelivered.status, 200, "{:?}", redelivered.body);
+    assert_eq!(between, json!("active"), "nothing of the delivery was written");
+    assert_eq!(again.status, 200, "{:?}", again.body);
     assert_eq!(
-        redelivered.body["result"], UPDATED,
+        again.body["result"], UPDATED,
         "not a duplicate: the record was never written"
     );
     assert_eq!(after, "suspended");
@@ -116,17 +141,7 @@ async fn a_link_whose_transaction_conflicts_is_tried_again_and_linked_once() {
 
     let linked = w.app.link(&w.alice, "team-a", other).await;
     let tries = w.dynamo("TransactWriteItems");
-    let listed = w
-        .app
-        .frontend(&w.alice, "GET", "/accounts/team-a/installations", None)
-        .await;
-
-    let ids: Vec<u64> = listed.body["installations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["id"].as_u64())
-        .collect();
+    let ids = w.linked_ids().await;
     let held = linked.status == 200 && ids.contains(&other);
     outcome(
         "TransactionConflict on a link's transaction, twice",

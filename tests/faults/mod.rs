@@ -140,6 +140,21 @@ impl World {
         assert_consistent(&self.app).await;
     }
 
+    /// team-a's installations, as alice lists them.
+    pub async fn linked(&self) -> Vec<serde_json::Value> {
+        let listed = self
+            .app
+            .frontend(&self.alice, "GET", "/accounts/team-a/installations", None)
+            .await;
+        assert_eq!(listed.status, 200, "{:?}", listed.body);
+        listed.body["installations"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The ids of [`World::linked`].
+    pub async fn linked_ids(&self) -> Vec<u64> {
+        self.linked().await.iter().filter_map(|i| i["id"].as_u64()).collect()
+    }
+
     /// DynamoDB requests of one operation since the last reset.
     pub fn dynamo(&self, op: &str) -> u64 {
         self.proxy.count(op)
