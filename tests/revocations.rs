@@ -72,4 +72,18 @@ async fn a_revocation_of_more_connections_than_one_transaction_holds_disconnects
             .await;
         assert_eq!(vend.status, 404, "{} still has a token: {:?}", user.sub, vend.body);
     }
+
+    // Thirty connect again, then GitHub redelivers the revocation: more than
+    // one transaction's worth, and none of them is disconnected again.
+    for user in &users[..30] {
+        assert_eq!(app.connect(user, "octocat").await.status, 200);
+    }
+    let replayed = app.webhook("github_app_authorization", &id, &payload).await;
+    assert_eq!(replayed.body["result"], "duplicate delivery: already processed");
+    for user in &users[..30] {
+        let vend = app
+            .internal("POST", &format!("/internal/users/{}/token", user.sub), json!({}))
+            .await;
+        assert_eq!(vend.status, 200, "{} was disconnected again: {:?}", user.sub, vend.body);
+    }
 }

@@ -127,6 +127,19 @@ impl DynamoStore {
             .collect()
     }
 
+    async fn delivery_recorded(&self, id: &str) -> StoreResult<bool> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::delivery(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::backend)?;
+        Ok(out.item.is_some())
+    }
+
     /// Disconnects `users` (at most 25) in one transaction, those with no
     /// connection left out.
     async fn disconnect_unrecorded(&self, mut users: Vec<UserId>) -> StoreResult<()> {
@@ -151,9 +164,14 @@ impl DynamoStore {
         // Only a revocation of more than 24 platform users' connections
         // needs more than one transaction: all but the last 24 are written
         // without the delivery (a disconnect is idempotent, so a redelivery
-        // after a failure between them does no harm).
+        // after a failure between them does no harm). A delivery already
+        // recorded is not replayed: a user who connected again since keeps
+        // the new connection.
         if let Change::Disconnect { users } = change.as_ref() {
             if users.len() > MAX_CHANGE_ITEMS {
+                if self.delivery_recorded(id).await? {
+                    return Ok(Applied::Duplicate);
+                }
                 let (first, last) = users.split_at(users.len() - MAX_CHANGE_ITEMS);
                 for chunk in first.chunks(MAX_CHANGE_ITEMS + 1) {
                     self.disconnect_unrecorded(chunk.to_vec()).await?;
