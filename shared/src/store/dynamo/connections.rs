@@ -100,16 +100,8 @@ impl DynamoStore {
 #[async_trait]
 impl Connections for DynamoStore {
     async fn get_connection(&self, user: &UserId) -> StoreResult<Option<Connection>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::connection(user)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(super::backend)?;
-        out.item
+        self.get(keys::connection(user))
+            .await?
             .filter(|item| !item.contains_key("disconnected"))
             .map(|item| self.connection_from_item(item))
             .transpose()

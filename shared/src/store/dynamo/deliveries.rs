@@ -128,16 +128,7 @@ impl DynamoStore {
     }
 
     async fn delivery_recorded(&self, id: &str) -> StoreResult<bool> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::delivery(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(super::backend)?;
-        Ok(out.item.is_some())
+        Ok(self.get(keys::delivery(id)).await?.is_some())
     }
 
     /// Disconnects `users` (at most 25) in one transaction, those with no

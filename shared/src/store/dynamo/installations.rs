@@ -112,16 +112,8 @@ impl DynamoStore {
 #[async_trait]
 impl Installations for DynamoStore {
     async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::installation(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(super::backend)?;
-        Ok(out.item.map(installation_from_item).transpose()?.flatten())
+        let item = self.get(keys::installation(id)).await?;
+        Ok(item.map(installation_from_item).transpose()?.flatten())
     }
 
     async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {

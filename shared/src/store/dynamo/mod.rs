@@ -76,6 +76,20 @@ impl DynamoStore {
         }
     }
 
+    /// Reads one item by key, with strong consistency.
+    async fn get(&self, key: Item) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.item)
+    }
+
     /// Reads items by key in one round trip per 100 keys, retrying
     /// unprocessed keys, with strong consistency.
     async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {

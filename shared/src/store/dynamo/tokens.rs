@@ -85,16 +85,8 @@ impl TokenCache for DynamoStore {
         epoch: u64,
     ) -> StoreResult<Option<CachedToken>> {
         let key = keys::token(installation, scope_key);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(super::backend)?;
-        out.item
+        self.get(key.clone())
+            .await?
             .map(|item| self.cached_from_item(&key, &item, epoch))
             .transpose()
     }
