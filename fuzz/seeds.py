@@ -88,8 +88,8 @@ def lambda_seeds():
         "preflight": event("OPTIONS", "/github/user", {"origin": "https://app.example.com"}),
         "webhook-base64": event("POST", "/", {"x-github-event": "ping", "x-hub-signature-256": "sha256=00"},
                                 '{"zen":"x"}', b64=True),
-        # lambda_http panics on this query (a '"' makes no valid URI): see lambda_event.rs.
-        "upstream-query-quote": event("POST", "/", {"x-github-event": "ping"}, "{}").replace(
+        # lambda_http, which the functions once used, panicked on this query.
+        "query-quote": event("POST", "/", {"x-github-event": "ping"}, "{}").replace(
             '"rawQueryString": ""', '"rawQueryString": "a=\\"x\\""'),
     }.items():
         write("lambda_event", name, text)

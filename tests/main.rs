@@ -1,5 +1,5 @@
-//! Integration tests: the real handlers, reached through lambda_http's own
-//! event decoding, against a real DynamoDB-compatible server (moto) and the
+//! Integration tests: the real handlers, reached through the Lambda entry's
+//! own event decoding, against a real DynamoDB-compatible server (moto) and the
 //! GitHub simulator, both over HTTP on free ports.
 
 mod helpers;

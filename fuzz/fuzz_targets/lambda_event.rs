@@ -1,13 +1,14 @@
-//! Event → request: the JSON a Lambda receives, decoded by lambda_http as in
-//! the running function, bridged into `ApiRequest`, then routed by each
+//! Event → request: the JSON a Lambda receives, decoded as in the running
+//! function (serde_json, into aws_lambda_events' HTTP API shape), bridged
+//! into `ApiRequest`, then routed by each
 //! function's route table. No I/O: the handlers behind the routes need the
 //! store and GitHub (see webhook_entry for a target that runs a service).
 
 #![no_main]
 
-use std::collections::BTreeSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use broker::api::request::MAX_API_BODY;
 use broker::api::routes::Router;
 use broker::api::{Access, ApiRequest, Authorizer, Function};
@@ -63,33 +64,20 @@ fn check_routes(req: &ApiRequest) {
     }
 }
 
-/// lambda_http unwraps while building the URI, so an event whose host,
-/// `x-forwarded-proto` or query makes no valid URI panics inside it. In the
-/// Lambda, lambda_runtime catches that panic and fails the one invocation (a
-/// 500, nothing stored); API Gateway sets those fields itself. The broker
-/// cannot change it, so such events are skipped here; each new place it
-/// panics at is reported once on stderr so the run's log shows them.
-fn decode(text: &str) -> Option<lambda_http::Request> {
-    static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    let fuzzer_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        let at = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        if SEEN.lock().unwrap_or_else(|p| p.into_inner()).insert(at.clone()) {
-            eprintln!("lambda_event: lambda_http panicked decoding an event (upstream, skipped): {info}");
-        }
-    }));
-    let decoded = std::panic::catch_unwind(|| lambda_http::request::from_str(text));
-    std::panic::set_hook(fuzzer_hook);
-    decoded.ok()?.ok()
-}
-
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let Some(decoded) = decode(text) else { return };
-    let req = ApiRequest::from_lambda(decoded);
+    // As the Lambda runtime decodes it; an event that does not decode fails
+    // the invocation before any handler runs.
+    let Ok(decoded) = serde_json::from_str::<ApiGatewayV2httpRequest>(text) else { return };
+    let base64 = decoded.is_base64_encoded;
+    let req = match ApiRequest::from_lambda(decoded) {
+        Ok(req) => req,
+        Err(e) => {
+            assert!(base64, "only a base64 body that does not decode is refused: {e:?}");
+            assert_eq!(e.code(), "invalid_body");
+            return;
+        }
+    };
     let event = serde_json::from_str::<Value>(text).ok();
     check_authorizer(&req, event.as_ref());
     check_routes(&req);

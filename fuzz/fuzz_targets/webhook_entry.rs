@@ -16,6 +16,9 @@
 use std::sync::{Arc, OnceLock};
 
 use arbitrary::{Arbitrary, Result, Unstructured};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
 use broker::api::{Function, Service};
 use broker::clock::{Clock, SystemClock};
 use broker::config::Config;
@@ -24,6 +27,7 @@ use broker::github::rest::RestClient;
 use broker::secret::{SecretCache, SecretSource, StaticSecret};
 use broker::store::embedded::EmbeddedStore;
 use broker::App;
+use http::{HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -209,12 +213,13 @@ async fn webhook_service() -> Service {
     Service::new(Function::Webhook, app)
 }
 
-fn request(input: &Delivery) -> lambda_http::Request {
-    let mut builder = http::Request::builder()
-        .method(if input.post { "POST" } else { "GET" })
-        .uri("https://fuzz.lambda-url.eu-west-1.on.aws/");
+fn request(input: &Delivery) -> ApiGatewayV2httpRequest {
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.request_context.http.method = if input.post { Method::POST } else { Method::GET };
+    event.raw_path = Some("/".into());
     if input.forged_first {
-        builder = builder.header("x-hub-signature-256", sign(STRANGER_SECRET, input.body));
+        let forged = sign(STRANGER_SECRET, input.body);
+        event.headers.append("x-hub-signature-256", HeaderValue::from_str(&forged).expect("hex"));
     }
     let headers = [
         ("x-hub-signature-256", input.signature.header(input.body)),
@@ -223,15 +228,18 @@ fn request(input: &Delivery) -> lambda_http::Request {
     ];
     for (name, value) in headers {
         // Values no HTTP stack would carry (control characters) never reach the function.
-        if let Some(value) = value.and_then(|v| http::HeaderValue::from_bytes(&v).ok()) {
-            builder = builder.header(name, value);
+        if let Some(value) = value.and_then(|v| HeaderValue::from_bytes(&v).ok()) {
+            event.headers.append(name, value);
         }
     }
-    let body = match std::str::from_utf8(input.body) {
-        Ok(text) if !input.binary_body => lambda_http::Body::Text(text.to_owned()),
-        _ => lambda_http::Body::Binary(input.body.to_vec()),
-    };
-    builder.body(body).expect("request parts")
+    match std::str::from_utf8(input.body) {
+        Ok(text) if !input.binary_body => event.body = Some(text.to_owned()),
+        _ => {
+            event.body = Some(base64::engine::general_purpose::STANDARD.encode(input.body));
+            event.is_base64_encoded = true;
+        }
+    }
+    event
 }
 
 fn header_text<'a>(header: &'a Header, valid: fn(char) -> bool) -> Option<&'a str> {
@@ -285,13 +293,11 @@ fn check(input: &Delivery, status: u16, body: &Value, raw: &str) {
 
 fuzz_target!(|input: Delivery| {
     let harness = harness();
-    let response = harness.runtime.block_on(harness.service.handle_lambda(request(&input)));
-    let status = response.status().as_u16();
-    let raw = match response.body() {
-        lambda_http::Body::Text(text) => text.clone(),
-        lambda_http::Body::Binary(bytes) => String::from_utf8(bytes.clone()).expect("UTF-8 response"),
-        lambda_http::Body::Empty => String::new(),
-        _ => unreachable!("the broker answers with text or bytes"),
+    let response = harness.runtime.block_on(harness.service.handle_lambda(request(&input), None));
+    let status = response.status_code as u16;
+    let raw = match response.body {
+        Some(Body::Text(text)) => text,
+        other => panic!("the broker answers with JSON text: {other:?}"),
     };
     let body: Value = serde_json::from_str(&raw).expect("every webhook response is JSON");
     check(&input, status, &body, &raw);

@@ -9,7 +9,7 @@
 use broker::api::Function;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     let name = std::env::args().nth(1).unwrap_or_default();
     let function = match name.as_str() {
         "oauth-callback" => Function::OAuthCallback,

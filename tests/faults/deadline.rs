@@ -13,11 +13,10 @@ use std::time::Duration;
 use broker::api::Function;
 use dynamo_proxy::FaultKind as DynamoFault;
 use github_sim::{Counter, Fault, FaultKind};
-use lambda_http::RequestExt;
 use serde_json::json;
 
 use super::{lambda_timeout, outcome, world, World, GITHUB_CALL_SECONDS};
-use crate::helpers::app::Container;
+use crate::helpers::app::{answer, decode_event, Container};
 use crate::helpers::fixtures::{about, delivery, webhook};
 use crate::helpers::reliability::record;
 
@@ -229,7 +228,7 @@ async fn on_lambda_the_invocations_own_deadline_sets_the_budget() {
     // answer margin is kept, less than the refresh exchange's 4 s + 2 s. The
     // container has no configured budget: only the context can refuse it.
     let deadline = std::time::SystemTime::now() + Duration::from_secs(6);
-    let mut context = lambda_http::Context::default();
+    let mut context = lambda_runtime::Context::default();
     context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let body = b"{}";
     let headers = [("content-type", "application/json")];
@@ -240,19 +239,13 @@ async fn on_lambda_the_invocations_own_deadline_sets_the_budget() {
         Some(body),
         &crate::helpers::events::Auth::Iam,
     );
-    let request = lambda_http::request::from_str(&event.to_string())
-        .unwrap()
-        .with_lambda_context(context);
+    let request = decode_event(&event).unwrap();
     let refreshes = w.app.sim.count(Counter::Refreshes);
 
-    let response = w.app.vending.handle_lambda(request).await;
+    let response = w.app.vending.handle_lambda(request, Some(&context)).await;
 
-    let status = response.status().as_u16();
-    let answer: serde_json::Value = match response.body() {
-        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
-        lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap(),
-        _ => serde_json::Value::Null,
-    };
+    let (status, _, body) = answer(response);
+    let answer: serde_json::Value = serde_json::from_str(&body.unwrap_or_default()).unwrap_or_default();
     let untouched = w.app.sim.count(Counter::Refreshes) == refreshes;
     outcome(
         "A refresh in an invocation whose Lambda deadline is 6 s away",

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use broker::api::{Function, Service};
@@ -18,6 +20,23 @@ use serde_json::{json, Value};
 
 use super::events::{event, Auth};
 use super::{moto, table};
+
+/// Decodes an event as the Lambda runtime does: straight into the HTTP API's
+/// shape, with serde_json.
+pub fn decode_event(event: &Value) -> Result<ApiGatewayV2httpRequest, String> {
+    serde_json::from_value(event.clone()).map_err(|e| format!("the runtime refused the event: {e}"))
+}
+
+/// What API Gateway makes of a function's answer: status, headers, and the
+/// body as text (base64-decoded where the function encoded it).
+pub fn answer(response: ApiGatewayV2httpResponse) -> (u16, http::HeaderMap, Option<String>) {
+    let body = match response.body {
+        Some(Body::Text(text)) => Some(text),
+        Some(Body::Binary(bytes)) => Some(String::from_utf8(bytes).expect("UTF-8 body")),
+        _ => None,
+    };
+    (response.status_code as u16, response.headers, body)
+}
 
 pub const APP_ID: u64 = 424242;
 pub const APP_SLUG: &str = "platform-broker-test";
@@ -353,21 +372,16 @@ impl Container {
     }
 
     pub async fn send(&self, function: Function, event: Value) -> TestResponse {
-        let request = lambda_http::request::from_str(&event.to_string()).expect("lambda_http decodes the event");
+        let request = decode_event(&event).expect("the event decodes");
         let service = match function {
             Function::OAuthCallback => &self.oauth,
             Function::TokenVending => &self.vending,
             Function::Webhook => &self.webhook,
         };
-        let response = service.handle_lambda(request).await;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = match response.body() {
-            lambda_http::Body::Empty => Value::Null,
-            lambda_http::Body::Text(t) => serde_json::from_str(t).expect("JSON body"),
-            lambda_http::Body::Binary(b) => serde_json::from_slice(b).expect("JSON body"),
-            _ => Value::Null,
-        };
+        let (status, headers, body) = answer(service.handle_lambda(request, None).await);
+        let body = body
+            .map(|b| serde_json::from_str(&b).expect("JSON body"))
+            .unwrap_or(Value::Null);
         TestResponse { status, body, headers }
     }
 

@@ -28,7 +28,7 @@ use broker::api::Function;
 use github_sim::Counter;
 use serde_json::Value;
 
-use crate::helpers::app::{TestResponse, FRONTEND, WEBHOOK_SECRET};
+use crate::helpers::app::{answer, decode_event, TestResponse, FRONTEND, WEBHOOK_SECRET};
 use crate::helpers::events::{event, Auth};
 use crate::helpers::{reliability, TestApp, User};
 
@@ -197,23 +197,19 @@ fn github_state(app: &TestApp) -> GitHubState {
     }
 }
 
-/// Sends a raw event through lambda_http's own decoding, as the Lambda
-/// runtime would; an event it cannot decode is reported, not panicked on.
+/// Sends a raw event through the runtime's own decoding, as Lambda would;
+/// an event it cannot decode is reported, not panicked on.
 async fn send(app: &TestApp, function: Function, event: &Value) -> Result<TestResponse, String> {
-    let request = lambda_http::request::from_str(&event.to_string())
-        .map_err(|e| format!("lambda_http refused the event: {e}"))?;
+    let request = decode_event(event)?;
     let service = match function {
         Function::OAuthCallback => &app.oauth,
         Function::TokenVending => &app.vending,
         Function::Webhook => &app.webhook,
     };
-    let response = service.handle_lambda(request).await;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = match response.body() {
-        lambda_http::Body::Text(t) => serde_json::from_str(t).map_err(|_| format!("{status}, not JSON: {t}"))?,
-        lambda_http::Body::Binary(b) => serde_json::from_slice(b).map_err(|_| format!("{status}, not JSON"))?,
-        _ => return Err(format!("{status} without a body")),
+    let (status, headers, body) = answer(service.handle_lambda(request, None).await);
+    let body = match body {
+        Some(text) => serde_json::from_str(&text).map_err(|_| format!("{status}, not JSON: {text}"))?,
+        None => return Err(format!("{status} without a body")),
     };
     Ok(TestResponse { status, body, headers })
 }

@@ -1,4 +1,4 @@
-//! Hostile events at the level lambda_http itself decodes: the real
+//! Hostile events at the level the Lambda runtime decodes: the real
 //! function binary under the Lambda runtime loop, so that what the runtime
 //! does before our handler runs is tested too.
 
@@ -28,9 +28,10 @@ fn delivery_event(body: &[u8], signature: &str) -> Value {
     event("POST", "/", &headers, Some(body), &Auth::None)
 }
 
-/// lambda_http panics on a query string holding `"` (found by fuzzing);
-/// anyone can add one to the function URL. The runtime entry drops the
-/// query string (no route reads it), so the answer is still ours.
+/// lambda_http, which the functions once went through, panicked on a query
+/// string holding `"` (found by fuzzing); anyone can add one to the
+/// function URL. No route reads the query string, and the answer must
+/// still be ours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quote_in_the_query_string_still_gets_the_brokers_answer() {
     let app = TestApp::spawn().await;
@@ -48,4 +49,22 @@ async fn a_quote_in_the_query_string_still_gets_the_brokers_answer() {
     assert_eq!(forged.status, 401, "{:?}", forged.body);
     assert_eq!(forged.error_code(), "unauthenticated");
     assert_eq!(genuine.status, 200, "{:?}", genuine.body);
+}
+
+/// Lambda marks a body it base64-encoded; one so marked that does not
+/// decode is refused with the broker's JSON error (lambda_http panicked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_marked_base64_that_does_not_decode_gets_a_json_error() {
+    let app = TestApp::spawn().await;
+    let container = ProcessContainer::start(&app, &moto::endpoint(), Function::Webhook, "bad-base64").await;
+    let body = serde_json::to_vec(&webhook("ping")).unwrap();
+    let signed = broker::crypto::signature::sign(WEBHOOK_SECRET, &body);
+    let mut event = delivery_event(&body, &signed);
+    event["isBase64Encoded"] = true.into();
+    event["body"] = "not base64 at all %%%".into();
+
+    let answer = container.send(event).await;
+
+    assert_eq!(answer.status, 400, "{:?}", answer.body);
+    assert_eq!(answer.error_code(), "invalid_body");
 }

@@ -86,25 +86,24 @@ impl ApiResponse {
         self
     }
 
-    pub fn body_bytes(&self) -> Vec<u8> {
-        self.body
-            .as_ref()
-            .map(|b| b.to_string().into_bytes())
-            .unwrap_or_default()
-    }
-
-    /// The response as `http` parts, with the JSON content type and
-    /// `no-store` (responses may carry tokens).
-    pub fn into_http<B: From<Vec<u8>>>(self) -> http::Response<B> {
-        let mut builder = http::Response::builder().status(self.status);
-        let body = self.body_bytes();
-        let headers = builder.headers_mut().expect("fresh builder");
-        headers.extend(self.headers);
+    /// Status, headers (with the JSON content type and `no-store`:
+    /// responses may carry tokens) and the JSON text of the body.
+    pub fn into_parts(self) -> (StatusCode, HeaderMap, Option<String>) {
+        let mut headers = self.headers;
         headers.insert("cache-control", HeaderValue::from_static("no-store"));
         if self.body.is_some() {
             headers.insert("content-type", HeaderValue::from_static("application/json"));
         }
-        builder.body(B::from(body)).expect("valid response parts")
+        (self.status, headers, self.body.map(|b| b.to_string()))
+    }
+
+    /// The response as an `http` response.
+    pub fn into_http<B: From<Vec<u8>>>(self) -> http::Response<B> {
+        let (status, headers, body) = self.into_parts();
+        let mut response = http::Response::new(B::from(body.map(String::into_bytes).unwrap_or_default()));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
     }
 }
 
