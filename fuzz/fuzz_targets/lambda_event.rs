@@ -68,7 +68,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     // As the Lambda runtime decodes it; an event that does not decode fails
     // the invocation before any handler runs.
-    let Ok(decoded) = serde_json::from_str::<ApiGatewayV2httpRequest>(text) else { return };
+    let Ok(decoded) = serde_json::from_str::<ApiGatewayV2httpRequest>(text) else {
+        return;
+    };
     let base64 = decoded.is_base64_encoded;
     let req = match ApiRequest::from_lambda(decoded) {
         Ok(req) => req,

@@ -219,7 +219,9 @@ fn request(input: &Delivery) -> ApiGatewayV2httpRequest {
     event.raw_path = Some("/".into());
     if input.forged_first {
         let forged = sign(STRANGER_SECRET, input.body);
-        event.headers.append("x-hub-signature-256", HeaderValue::from_str(&forged).expect("hex"));
+        event
+            .headers
+            .append("x-hub-signature-256", HeaderValue::from_str(&forged).expect("hex"));
     }
     let headers = [
         ("x-hub-signature-256", input.signature.header(input.body)),
@@ -293,7 +295,9 @@ fn check(input: &Delivery, status: u16, body: &Value, raw: &str) {
 
 fuzz_target!(|input: Delivery| {
     let harness = harness();
-    let response = harness.runtime.block_on(harness.service.handle_lambda(request(&input), None));
+    let response = harness
+        .runtime
+        .block_on(harness.service.handle_lambda(request(&input), None));
     let status = response.status_code as u16;
     let raw = match response.body {
         Some(Body::Text(text)) => text,
