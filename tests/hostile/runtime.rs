@@ -28,16 +28,29 @@ fn delivery_event(body: &[u8], signature: &str) -> Value {
     event("POST", "/", &headers, Some(body), &Auth::None)
 }
 
+/// The webhook function's real binary, with the app it runs against (kept
+/// alive by the caller).
+async fn webhook_container(name: &str) -> (TestApp, ProcessContainer) {
+    let app = TestApp::spawn().await;
+    let container = ProcessContainer::start(&app, &moto::endpoint(), Function::Webhook, name).await;
+    (app, container)
+}
+
+/// A ping's body and its genuine signature.
+fn signed_ping() -> (Vec<u8>, String) {
+    let body = serde_json::to_vec(&webhook("ping")).unwrap();
+    let signed = broker::crypto::signature::sign(WEBHOOK_SECRET, &body);
+    (body, signed)
+}
+
 /// lambda_http, which the functions once went through, panicked on a query
 /// string holding `"` (found by fuzzing); anyone can add one to the
 /// function URL. No route reads the query string, and the answer must
 /// still be ours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quote_in_the_query_string_still_gets_the_brokers_answer() {
-    let app = TestApp::spawn().await;
-    let container = ProcessContainer::start(&app, &moto::endpoint(), Function::Webhook, "query-quote").await;
-    let body = serde_json::to_vec(&webhook("ping")).unwrap();
-    let signed = broker::crypto::signature::sign(WEBHOOK_SECRET, &body);
+    let (_app, container) = webhook_container("query-quote").await;
+    let (body, signed) = signed_ping();
 
     let forged = container
         .send(with_query(delivery_event(&body, "sha256=00"), "a=\"x\""))
@@ -55,10 +68,8 @@ async fn a_quote_in_the_query_string_still_gets_the_brokers_answer() {
 /// decode is refused with the broker's JSON error (lambda_http panicked).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_marked_base64_that_does_not_decode_gets_a_json_error() {
-    let app = TestApp::spawn().await;
-    let container = ProcessContainer::start(&app, &moto::endpoint(), Function::Webhook, "bad-base64").await;
-    let body = serde_json::to_vec(&webhook("ping")).unwrap();
-    let signed = broker::crypto::signature::sign(WEBHOOK_SECRET, &body);
+    let (_app, container) = webhook_container("bad-base64").await;
+    let (body, signed) = signed_ping();
     let mut event = delivery_event(&body, &signed);
     event["isBase64Encoded"] = true.into();
     event["body"] = "not base64 at all %%%".into();
