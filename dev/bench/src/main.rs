@@ -9,6 +9,8 @@
 //!        [--function NAME …: only these (token-vending brings oauth-callback,
 //!         which connects the user it needs); the race runs with token-vending]
 //!        [--wrap "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"]
+//!        [--binaries DIR: our function binaries from DIR rather than
+//!         target/release, e.g. a frame-pointer build for scripts/profile]
 
 mod container;
 mod driver;
@@ -33,6 +35,7 @@ struct Args {
     markdown: Option<PathBuf>,
     wrap: Vec<String>,
     profile: &'static str,
+    binaries: Option<PathBuf>,
     functions: Vec<String>,
 }
 
@@ -44,6 +47,7 @@ fn args() -> Args {
         markdown: None,
         wrap: Vec::new(),
         profile: "release",
+        binaries: None,
         functions: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -55,6 +59,7 @@ fn args() -> Args {
             "--debug" => a.profile = "debug",
             "--function" => a.functions.push(it.next().expect("--function NAME")),
             "--markdown" => a.markdown = it.next().map(PathBuf::from),
+            "--binaries" => a.binaries = Some(PathBuf::from(it.next().expect("--binaries DIR"))),
             "--wrap" => {
                 a.wrap = it
                     .next()
@@ -91,11 +96,11 @@ fn zip_size(dir: &Path, name: &str, inputs: &[&str]) -> u64 {
     file_size(&zip)
 }
 
-fn ours(root: &Path, infra: &Infra, wrap: &[String], profile: &str) -> (Implementation, Vec<(&'static str, Sizes)>) {
+fn ours(infra: &Infra, wrap: &[String], binaries: &Path) -> (Implementation, Vec<(&'static str, Sizes)>) {
     let mut launches = HashMap::new();
     let mut sizes = Vec::new();
     for f in FUNCTIONS {
-        let binary = root.join("target").join(profile).join(f);
+        let binary = binaries.join(f);
         let dir = std::env::temp_dir().join(format!("bench-ours-{f}"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(&binary, dir.join("bootstrap")).expect("release binary (run without --no-build)");
@@ -187,7 +192,11 @@ async fn main() {
     infra.create_table("broker-ours").await;
     infra.create_table("broker-node").await;
     let world = workload::build_world(&infra);
-    let (ours_imp, ours_sizes) = ours(&root, &infra, &args.wrap, args.profile);
+    let binaries = args
+        .binaries
+        .clone()
+        .unwrap_or_else(|| root.join("target").join(args.profile));
+    let (ours_imp, ours_sizes) = ours(&infra, &args.wrap, &binaries);
     let (node_imp, node_sizes) = match args.node.then(|| node(&root, &infra)) {
         Some((imp, sizes)) => (Some(imp), Some(sizes)),
         None => (None, None),
