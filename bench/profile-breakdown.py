@@ -23,6 +23,7 @@ OTHER = "other (init, allocator bookkeeping, unknown frames)"
 ORDER = [SDK, GITHUB, CONNECTIONS, WAITING, LOGGING, HANDLER, DECODING, RUNTIME, OTHER]
 SDK_FRAMES = ("aws_smithy_runtime::", "aws_sdk_", "aws_sigv4::", "aws_runtime::")
 
+
 def samples(lines):
     """Yields each sample's frames, innermost first, as (ip, symbol)."""
     frames = []

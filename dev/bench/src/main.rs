@@ -103,7 +103,8 @@ fn ours(infra: &Infra, wrap: &[String], binaries: &Path) -> (Implementation, Vec
         let binary = binaries.join(f);
         let dir = std::env::temp_dir().join(format!("bench-ours-{f}"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(&binary, dir.join("bootstrap")).expect("release binary (run without --no-build)");
+        std::fs::copy(&binary, dir.join("bootstrap"))
+            .unwrap_or_else(|e| panic!("{}: {e} (build it: run without --no-build)", binary.display()));
         sizes.push((
             f,
             Sizes {
