@@ -10,6 +10,7 @@ mod faults;
 mod github_client;
 mod hostile;
 mod hygiene;
+mod iam;
 mod installations;
 mod oauth;
 mod openapi;

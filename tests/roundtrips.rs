@@ -4,8 +4,6 @@
 //! four containers mint once. Counted by dynamo-proxy and the simulator;
 //! `scripts/bench` checks the same with the release binaries as processes.
 
-use broker::api::{Function, Service};
-use broker::App;
 use dynamo_proxy::DynamoProxy;
 use futures::future::join_all;
 use github_sim::{Counter, RepoSelection};
@@ -37,24 +35,7 @@ async fn world() -> World {
 
 /// A container of each function whose AWS calls go through `proxy`.
 async fn container_behind(app: &TestApp, proxy: &DynamoProxy) -> Container {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(proxy.url())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    let build = || async {
-        App::on_aws(app.config(), &sdk, app.clock.clone())
-            .await
-            .expect("app starts")
-    };
-    Container {
-        oauth: Service::new(Function::OAuthCallback, build().await),
-        vending: Service::new(Function::TokenVending, build().await),
-        webhook: Service::new(Function::Webhook, build().await),
-    }
+    app.container_behind(proxy, |_| {}).await
 }
 
 #[tokio::test]

@@ -133,6 +133,11 @@ fn rand_bytes(buf: &mut [u8]) {
     std::fs::File::open("/dev/urandom").unwrap().read_exact(buf).unwrap();
 }
 
+/// Where `function` reaches AWS through the proxy at `aws_base`.
+pub fn function_endpoint(aws_base: &str, function: Function) -> String {
+    format!("{aws_base}/fn/{}", function.name())
+}
+
 pub async fn sdk_config() -> SdkConfig {
     sdk_config_at(&moto::endpoint()).await
 }
@@ -185,7 +190,7 @@ impl TestApp {
             .expect("create secret");
         let clock = Arc::new(OffsetClock::default());
         let config = config(&table, &secret_id, &sim.url());
-        let container = Container::start(&config, &sdk, &clock).await;
+        let container = Container::start(&config, &moto::recorder().url(), &clock).await;
         Self {
             container,
             sim,
@@ -205,8 +210,7 @@ impl TestApp {
     pub async fn spawn_behind_proxy() -> (Self, DynamoProxy) {
         let mut app = Self::spawn().await;
         let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
-        let sdk = sdk_config_at(&proxy.url()).await;
-        app.container = Container::start(&app.config(), &sdk, &app.clock).await;
+        app.container = Container::start(&app.config(), &proxy.url(), &app.clock).await;
         proxy.reset_counts();
         (app, proxy)
     }
@@ -222,14 +226,14 @@ impl TestApp {
     /// Another container of each function: same table, secret and GitHub,
     /// nothing shared in memory.
     pub async fn new_container(&self) -> Container {
-        Container::start(&self.config(), &self.sdk, &self.clock).await
+        Container::start(&self.config(), &moto::recorder().url(), &self.clock).await
     }
 
     /// A container whose configuration `edit` changed.
     pub async fn container_with(&self, edit: impl FnOnce(&mut Config)) -> Container {
         let mut config = self.config();
         edit(&mut config);
-        Container::start(&config, &self.sdk, &self.clock).await
+        Container::start(&config, &moto::recorder().url(), &self.clock).await
     }
 
     /// A container whose configuration `edit` changed, reaching AWS through
@@ -237,7 +241,7 @@ impl TestApp {
     pub async fn container_behind(&self, proxy: &DynamoProxy, edit: impl FnOnce(&mut Config)) -> Container {
         let mut config = self.config();
         edit(&mut config);
-        Container::start(&config, &sdk_config_at(&proxy.url()).await, &self.clock).await
+        Container::start(&config, &proxy.url(), &self.clock).await
     }
 
     /// Every item in the table, as debug text: for "no secret in the table" checks.
@@ -358,16 +362,21 @@ fn config(table: &str, secret_id: &str, github: &str) -> Config {
 }
 
 impl Container {
-    async fn start(config: &Config, sdk: &SdkConfig, clock: &Arc<OffsetClock>) -> Self {
-        let app = || async {
-            App::on_aws(config.clone(), sdk, clock.clone())
+    /// One container of each function, each reaching AWS at
+    /// `{aws_base}/fn/{function}`: a [`DynamoProxy`] (the recorder, or a
+    /// test's own) learns from the path which function asked, for the IAM
+    /// policy checks (`tests/iam.rs`).
+    pub async fn start(config: &Config, aws_base: &str, clock: &Arc<OffsetClock>) -> Self {
+        let app = |function: Function| async move {
+            let sdk = sdk_config_at(&function_endpoint(aws_base, function)).await;
+            App::on_aws(config.clone(), &sdk, clock.clone())
                 .await
                 .expect("app starts")
         };
         Self {
-            oauth: Service::new(Function::OAuthCallback, app().await),
-            vending: Service::new(Function::TokenVending, app().await),
-            webhook: Service::new(Function::Webhook, app().await),
+            oauth: Service::new(Function::OAuthCallback, app(Function::OAuthCallback).await),
+            vending: Service::new(Function::TokenVending, app(Function::TokenVending).await),
+            webhook: Service::new(Function::Webhook, app(Function::Webhook).await),
         }
     }
 

@@ -35,8 +35,9 @@ pub struct ProcessContainer {
 
 impl ProcessContainer {
     /// Starts one container of `function` for `app` (its table, secret and
-    /// simulator), its AWS SDK pointed at `aws_endpoint` (moto, or a proxy
-    /// in front of it). `label` names the log file.
+    /// simulator), its AWS SDK pointed at `{aws_endpoint}/fn/{function}`: a
+    /// proxy in front of moto (the recorder, or a test's own). `label` names
+    /// the log file.
     pub async fn start(app: &TestApp, aws_endpoint: &str, function: Function, label: &str) -> Self {
         let emulator = Emulator::start_with(Options {
             function_name: function.name().to_owned(),
@@ -55,7 +56,10 @@ impl ProcessContainer {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name()))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", label)
-            .env("AWS_ENDPOINT_URL", aws_endpoint)
+            .env(
+                "AWS_ENDPOINT_URL",
+                super::app::function_endpoint(aws_endpoint, function),
+            )
             .env("AWS_REGION", "eu-west-1")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -6,6 +6,14 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
+static RECORDER: OnceLock<dynamo_proxy::DynamoProxy> = OnceLock::new();
+
+/// The proxy in front of moto that every broker container of the test
+/// binary reaches AWS through (`{url}/fn/{function}`): it records what AWS
+/// would have to authorize for each function (see `tests/iam.rs`).
+pub fn recorder() -> &'static dynamo_proxy::DynamoProxy {
+    RECORDER.get_or_init(|| dynamo_proxy::DynamoProxy::start(&endpoint()).expect("the recording proxy starts"))
+}
 
 /// `BROKER_TEST_AWS_ENDPOINT` points the tests at an already running server.
 pub fn endpoint() -> String {

@@ -32,7 +32,7 @@ fn delivery_event(body: &[u8], signature: &str) -> Value {
 /// alive by the caller).
 async fn webhook_container(name: &str) -> (TestApp, ProcessContainer) {
     let app = TestApp::spawn().await;
-    let container = ProcessContainer::start(&app, &moto::endpoint(), Function::Webhook, name).await;
+    let container = ProcessContainer::start(&app, &moto::recorder().url(), Function::Webhook, name).await;
     (app, container)
 }
 

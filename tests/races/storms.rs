@@ -27,7 +27,7 @@ async fn a_refresh_storm_over_four_processes_makes_one_refresh_and_everyone_gets
     app.sim.set_user_token_lifetime(8 * 3600);
     let containers = start_many(
         &app,
-        &moto::endpoint(),
+        &moto::recorder().url(),
         Function::TokenVending,
         PROCESSES,
         "race-refresh",
@@ -75,7 +75,14 @@ async fn a_mint_storm_over_four_processes_mints_once() {
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
-    let containers = start_many(&app, &moto::endpoint(), Function::TokenVending, PROCESSES, "race-mint").await;
+    let containers = start_many(
+        &app,
+        &moto::recorder().url(),
+        Function::TokenVending,
+        PROCESSES,
+        "race-mint",
+    )
+    .await;
     let path = format!("/internal/accounts/team-a/installations/{installation}/token");
     let body = json!({"permissions": {"contents": "read"}});
     let n = scaled(400);
@@ -108,7 +115,14 @@ async fn a_mint_storm_over_four_processes_mints_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_duplicate_webhook_storm_over_four_processes_is_applied_once() {
     let app = TestApp::spawn().await;
-    let containers = start_many(&app, &moto::endpoint(), Function::Webhook, PROCESSES, "race-webhook").await;
+    let containers = start_many(
+        &app,
+        &moto::recorder().url(),
+        Function::Webhook,
+        PROCESSES,
+        "race-webhook",
+    )
+    .await;
     let payload = webhook("installation.created");
     let id = delivery();
     let n = scaled(50);

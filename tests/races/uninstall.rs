@@ -42,8 +42,8 @@ async fn links_and_unlinks_racing_installation_deleted_across_processes_never_le
     let teams: Vec<String> = (0..TEAMS).map(|t| format!("team-{t}")).collect();
     let alice = User::new("alice", &teams.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
-    let vending = start_many(&app, &moto::endpoint(), Function::TokenVending, 3, "race-links").await;
-    let hooks = start_many(&app, &moto::endpoint(), Function::Webhook, 1, "race-uninstall").await;
+    let vending = start_many(&app, &moto::recorder().url(), Function::TokenVending, 3, "race-links").await;
+    let hooks = start_many(&app, &moto::recorder().url(), Function::Webhook, 1, "race-uninstall").await;
     let rounds = scaled(10);
 
     let mut held = 0;

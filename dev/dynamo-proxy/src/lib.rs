@@ -14,11 +14,20 @@
 //! proxy.inject(Fault::new("TransactWriteItems", FaultKind::Throttling).after(2).times(2));
 //! assert_eq!(proxy.count("GetItem"), 0);
 //! ```
+//!
+//! An endpoint with a path, `{url}/fn/{caller}`, names the caller: the
+//! proxy forwards without that prefix and records what AWS would have to
+//! authorize for each of the caller's requests ([`iam`]), so that a test can
+//! hold each Lambda function's IAM policy to what it really does. With
+//! `DYNAMO_PROXY_IAM_LOG` set, every new (caller, need) is also appended to
+//! that file as one JSON line, across every proxy of the process.
 
 mod faults;
+pub mod iam;
 pub mod moto;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -40,6 +49,54 @@ pub fn operation(target: &str) -> &str {
 struct Shared {
     counts: BTreeMap<String, u64>,
     faults: faults::Faults,
+    needs: BTreeMap<String, BTreeSet<iam::Need>>,
+}
+
+/// Splits `/fn/{caller}/rest` into the caller and the path to forward.
+fn caller_of(path_and_query: &str) -> (Option<&str>, String) {
+    let Some(rest) = path_and_query.strip_prefix("/fn/") else {
+        return (None, path_and_query.to_owned());
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let forward = &rest[end..];
+    let forward = if forward.starts_with('/') {
+        forward.to_owned()
+    } else {
+        format!("/{forward}")
+    };
+    (Some(&rest[..end]), forward)
+}
+
+/// Appends each (caller, need) not yet written by this process to the file
+/// `DYNAMO_PROXY_IAM_LOG` names, if it is set.
+fn log_needs(caller: &str, needs: &BTreeSet<iam::Need>) {
+    static WRITTEN: std::sync::OnceLock<Mutex<HashSet<(String, iam::Need)>>> = std::sync::OnceLock::new();
+    let Some(path) = std::env::var_os("DYNAMO_PROXY_IAM_LOG") else {
+        return;
+    };
+    let mut written = WRITTEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut lines = String::new();
+    for need in needs {
+        if written.insert((caller.to_owned(), need.clone())) {
+            let resource = match &need.resource {
+                iam::Resource::Table(t) => serde_json::json!({"table": t}),
+                iam::Resource::Index { table, index } => serde_json::json!({"table": table, "index": index}),
+                iam::Resource::Secret(s) => serde_json::json!({"secret": s}),
+                iam::Resource::Unknown => serde_json::json!({}),
+            };
+            let line = serde_json::json!({"caller": caller, "action": need.action, "resource": resource});
+            lines.push_str(&format!("{line}\n"));
+        }
+    }
+    if !lines.is_empty() {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+        if let Err(e) = file.and_then(|mut f| f.write_all(lines.as_bytes())) {
+            eprintln!("dynamo-proxy: cannot append to DYNAMO_PROXY_IAM_LOG: {e}");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -119,6 +176,17 @@ impl DynamoProxy {
         self.lock().counts.get(op).copied().unwrap_or(0)
     }
 
+    /// What AWS would have had to authorize for each caller (the `{caller}`
+    /// of an endpoint `{url}/fn/{caller}`), since the start.
+    pub fn needs(&self) -> BTreeMap<String, BTreeSet<iam::Need>> {
+        self.lock().needs.clone()
+    }
+
+    /// The endpoint that names `caller` to the proxy: `{url}/fn/{caller}`.
+    pub fn url_for(&self, caller: &str) -> String {
+        format!("{}/fn/{caller}", self.url())
+    }
+
     /// Requests seen per operation since the start or the last reset.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         self.lock().counts.clone()
@@ -189,10 +257,20 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
         .unwrap_or("")
         .to_owned();
     let op = operation(&target).to_owned();
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let (caller, path) = caller_of(path_and_query);
+    // AWS authorizes a request before anything else, faulted or not.
+    let needs = caller.map(|c| (c, iam::needs(&target, &body)));
+    if let Some((caller, needs)) = &needs {
+        log_needs(caller, needs);
+    }
     let fault = {
         let mut shared = proxy.shared.lock().unwrap_or_else(|e| e.into_inner());
         if !op.is_empty() {
             *shared.counts.entry(op.clone()).or_insert(0) += 1;
+        }
+        if let Some((caller, needs)) = needs {
+            shared.needs.entry(caller.to_owned()).or_default().extend(needs);
         }
         shared.faults.take(&op, &body)
     };
@@ -201,7 +279,6 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
         Some(FaultKind::LoseAnswer) | None => {}
         Some(kind) => return error(kind, &target, &body),
     }
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut upstream = proxy
         .client
         .request(parts.method.clone(), format!("{}{path}", proxy.upstream))
@@ -258,4 +335,21 @@ fn plain(status: StatusCode, message: String) -> Response {
     let mut response = Response::new(Body::from(message));
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caller_of;
+
+    #[test]
+    fn a_caller_prefix_is_named_and_stripped() {
+        assert_eq!(caller_of("/fn/webhook/"), (Some("webhook"), "/".into()));
+        assert_eq!(caller_of("/fn/webhook"), (Some("webhook"), "/".into()));
+        assert_eq!(
+            caller_of("/fn/token-vending?x=1"),
+            (Some("token-vending"), "/?x=1".into())
+        );
+        assert_eq!(caller_of("/"), (None, "/".into()));
+        assert_eq!(caller_of("/moto-api/"), (None, "/moto-api/".into()));
+    }
 }
