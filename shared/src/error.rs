@@ -81,6 +81,7 @@ impl Error {
             Self::GitHub(GitHubError::Deadline(_)) | Self::Store(StoreError::Deadline(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::GitHub(GitHubError::UnsafePath(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::GitHub(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::GitHub(GitHubError::RateLimited { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::GitHub(_) => StatusCode::BAD_GATEWAY,
@@ -101,6 +102,7 @@ impl Error {
             Self::ReauthorizationRequired => "reauthorization_required",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::GitHub(GitHubError::Deadline(_)) | Self::Store(StoreError::Deadline(_)) => "deadline_exceeded",
+            Self::GitHub(GitHubError::UnsafePath(_)) => "internal_error",
             Self::GitHub(e) if e.is_timeout() => "github_timeout",
             Self::GitHub(GitHubError::RateLimited { .. }) => "github_rate_limited",
             Self::GitHub(_) => "github_unavailable",
@@ -119,6 +121,7 @@ impl Error {
             Self::GitHub(GitHubError::RateLimited { retry_after_seconds }) => {
                 format!("GitHub's rate limit was reached; retry in {retry_after_seconds} seconds")
             }
+            Self::GitHub(GitHubError::UnsafePath(_)) => "internal error".into(),
             Self::GitHub(_) => "GitHub did not answer as expected; try again later".into(),
             Self::Store(StoreError::Throttled(_)) => "the broker is busy; try again".into(),
             Self::Store(_) | Self::Internal(_) => "internal error".into(),

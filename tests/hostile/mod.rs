@@ -15,6 +15,7 @@ mod bodies;
 mod callers;
 mod claims;
 mod ids;
+mod names;
 mod oauth;
 mod repos;
 mod runtime;

@@ -20,6 +20,19 @@ impl GitHubSim {
         })
     }
 
+    /// Every branch of `owner/repo` and the commit it points at, by name.
+    /// Panics if the repository does not exist.
+    pub fn branches(&self, owner: &str, repo: &str) -> std::collections::BTreeMap<String, String> {
+        self.with(|st| {
+            let r = st.world.existing_repo(owner, repo)?;
+            Ok(r.git
+                .refs
+                .iter()
+                .filter_map(|(name, sha)| Some((name.strip_prefix("refs/heads/")?.to_owned(), sha.clone())))
+                .collect())
+        })
+    }
+
     /// The file at `path` (e.g. `a/b/c.txt`) in the head commit of `branch`,
     /// decoded as UTF-8 (lossily); `None` if the branch or the file does not
     /// exist. Panics if the repository does not exist.

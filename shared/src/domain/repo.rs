@@ -30,22 +30,28 @@ pub fn valid_login(login: &str) -> bool {
     !login.is_empty() && login.len() <= 39 && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-/// The subset of `git check-ref-format` rules a branch name must meet.
+/// A branch name as `git check-ref-format --branch` takes it, the name
+/// read literally (no `@{-1}` shorthand): `refs/heads/NAME` must be a valid
+/// reference, NAME may not start with `-` or be `HEAD`. Beyond git, at most
+/// 255 bytes (a file name's limit on most file systems).
 pub fn valid_branch(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && !name.starts_with('/')
-        && !name.ends_with('/')
+    name.len() <= 255 && !name.starts_with('-') && name != "HEAD" && valid_refname(&format!("refs/heads/{name}"))
+}
+
+/// git's rules for a reference name (`check_refname_format`): no empty
+/// component, none starting with `.` or ending with `.lock`; no `..`, `@{`,
+/// control character, space or any of `~ ^ : ? * [ \`; not ending with `/`
+/// or `.`; not `@`.
+fn valid_refname(name: &str) -> bool {
+    let forbidden = |c: char| c < ' ' || c == '\x7f' || " ~^:?*[\\".contains(c);
+    name != "@"
         && !name.ends_with('.')
-        && !name.ends_with(".lock")
         && !name.contains("..")
-        && !name.contains("//")
         && !name.contains("@{")
-        && name != "@"
-        && !name.split('/').any(|part| part.starts_with('.'))
+        && !name.chars().any(forbidden)
         && name
-            .chars()
-            .all(|c| !c.is_control() && !matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock"))
 }
 
 /// A relative path inside the repository, never escaping it or touching `.git`.
@@ -137,14 +143,28 @@ mod tests {
 
     #[test]
     fn branch_names_follow_gits_rules() {
-        for ok in ["main", "feature/x", "release-1.2", "user@host"] {
+        for ok in [
+            "main",
+            "feature/x",
+            "release-1.2",
+            "user@host",
+            "release#x",
+            "%2e%2e",
+            "a}b",
+            "ä",
+            "@",
+            "a/HEAD",
+            "x-",
+        ] {
             assert!(valid_branch(ok), "{ok}");
         }
         for bad in [
-            "", "/x", "x/", "a..b", "a b", "a~1", "x.lock", "@", "a@{1}", ".hidden", "a/.b", "a:b", "a\\b",
+            "", "/x", "x/", "a..b", "a b", "a~1", "x.lock", "a.lock/b", "a@{1}", ".hidden", "a/.b", "a:b", "a\\b",
+            "-x", "HEAD", "a//b", "x.", "a\x7fb", "a\tb",
         ] {
             assert!(!valid_branch(bad), "{bad:?}");
         }
+        assert!(!valid_branch(&"x".repeat(256)));
     }
 
     #[test]

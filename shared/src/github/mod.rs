@@ -41,6 +41,10 @@ pub enum GitHubError {
     Transport(String),
     #[error("unexpected answer from GitHub to {0}")]
     Decode(&'static str),
+    /// A request the broker refuses to build: a value that cannot be one
+    /// URL path segment (inputs are checked long before; this is the guard).
+    #[error("refused to build a GitHub URL: {0}")]
+    UnsafePath(String),
 }
 
 impl GitHubError {

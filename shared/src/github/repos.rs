@@ -118,13 +118,10 @@ pub trait Repos: Send + Sync {
     ) -> GitHubResult<RefWrite>;
 }
 
-fn segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 impl RestClient {
-    fn repo_url(&self, owner: &str, repo: &str, rest: &str) -> url::Url {
-        self.api_url(&format!("repos/{}/{}/{rest}", segment(owner), segment(repo)))
+    /// `/repos/{owner}/{repo}/…rest`, every part its own encoded segment.
+    fn repo_url<'a>(&self, owner: &'a str, repo: &'a str, rest: &[&'a str]) -> GitHubResult<url::Url> {
+        self.api_url(["repos", owner, repo].into_iter().chain(rest.iter().copied()))
     }
 
     /// A GET with `token`, decoded. Reads are always safe to replay.
@@ -193,7 +190,7 @@ impl Repos for RestClient {
         org: &str,
         repo: &NewRepository,
     ) -> GitHubResult<Repository> {
-        let url = self.api_url(&format!("orgs/{}/repos", segment(org)));
+        let url = self.api_url(["orgs", org, "repos"])?;
         // Not replayed: a retry after a lost answer would be refused as a duplicate name.
         self.write_as(
             token,
@@ -206,7 +203,7 @@ impl Repos for RestClient {
     }
 
     async fn create_user_repository(&self, token: &SecretString, repo: &NewRepository) -> GitHubResult<Repository> {
-        let url = self.api_url("user/repos");
+        let url = self.api_url(["user", "repos"])?;
         self.write_as(
             token,
             (Method::POST, url),
@@ -218,7 +215,7 @@ impl Repos for RestClient {
     }
 
     async fn repository(&self, token: &SecretString, owner: &str, repo: &str) -> GitHubResult<Repository> {
-        let url = self.api_url(&format!("repos/{}/{}", segment(owner), segment(repo)));
+        let url = self.repo_url(owner, repo, &[])?;
         self.get_as(token, url, "GET /repos/{owner}/{repo}").await
     }
 
@@ -229,7 +226,10 @@ impl Repos for RestClient {
         repo: &str,
         branch: &str,
     ) -> GitHubResult<Option<String>> {
-        let url = self.repo_url(owner, repo, &format!("git/ref/heads/{branch}"));
+        // A branch's slashes separate segments of the ref's path, as in
+        // GitHub's own URLs; each part is encoded on its own.
+        let rest: Vec<&str> = ["git", "ref", "heads"].into_iter().chain(branch.split('/')).collect();
+        let url = self.repo_url(owner, repo, &rest)?;
         match self.get_as::<RefObject>(token, url, "GET git/ref").await {
             Ok(r) => Ok(Some(r.object.sha)),
             Err(GitHubError::Status { status: 404, .. }) => Ok(None),
@@ -238,7 +238,7 @@ impl Repos for RestClient {
     }
 
     async fn commit_tree(&self, token: &SecretString, owner: &str, repo: &str, commit: &str) -> GitHubResult<String> {
-        let url = self.repo_url(owner, repo, &format!("git/commits/{commit}"));
+        let url = self.repo_url(owner, repo, &["git", "commits", commit])?;
         Ok(self
             .get_as::<CommitObject>(token, url, "GET git/commits")
             .await?
@@ -254,7 +254,7 @@ impl Repos for RestClient {
         base_tree: &str,
         files: &[FileChange],
     ) -> GitHubResult<String> {
-        let url = self.repo_url(owner, repo, "git/trees");
+        let url = self.repo_url(owner, repo, &["git", "trees"])?;
         let entries: Vec<_> = files
             .iter()
             .map(|f| json!({"path": f.path, "mode": "100644", "type": "blob", "content": f.content}))
@@ -276,7 +276,7 @@ impl Repos for RestClient {
         tree: &str,
         parent: &str,
     ) -> GitHubResult<Commit> {
-        let url = self.repo_url(owner, repo, "git/commits");
+        let url = self.repo_url(owner, repo, &["git", "commits"])?;
         let body = json!({"message": message, "tree": tree, "parents": [parent]});
         self.write_as(token, (Method::POST, url), &body, Replay::Safe, "POST git/commits")
             .await
@@ -290,7 +290,8 @@ impl Repos for RestClient {
         branch: &str,
         sha: &str,
     ) -> GitHubResult<RefWrite> {
-        let url = self.repo_url(owner, repo, &format!("git/refs/heads/{branch}"));
+        let rest: Vec<&str> = ["git", "refs", "heads"].into_iter().chain(branch.split('/')).collect();
+        let url = self.repo_url(owner, repo, &rest)?;
         let body = json!({"sha": sha, "force": false});
         // Replaying a fast-forward to the same commit is a no-op.
         ref_write(
@@ -307,7 +308,7 @@ impl Repos for RestClient {
         branch: &str,
         sha: &str,
     ) -> GitHubResult<RefWrite> {
-        let url = self.repo_url(owner, repo, "git/refs");
+        let url = self.repo_url(owner, repo, &["git", "refs"])?;
         let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
         ref_write(
             self.write_as(token, (Method::POST, url), &body, Replay::OnlyIfUnsent, "POST git/refs")

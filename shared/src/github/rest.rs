@@ -78,8 +78,25 @@ impl RestClient {
         })
     }
 
-    pub(super) fn api_url(&self, path: &str) -> Url {
-        self.api.join(path.trim_start_matches('/')).expect("relative API path")
+    /// The API URL of `segments`, each percent-encoded as one path segment:
+    /// a value holding `/`, `#`, `?` or `%` stays inside its segment, and
+    /// GitHub decodes exactly the value. `.` and `..` are refused: no
+    /// encoding keeps them from being read as "here" and "up".
+    pub(super) fn api_url<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> GitHubResult<Url> {
+        let mut url = self.api.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| GitHubError::UnsafePath("the API base URL cannot take a path".into()))?;
+            path.pop_if_empty();
+            for segment in segments {
+                if segment.is_empty() || segment == "." || segment == ".." {
+                    return Err(GitHubError::UnsafePath(format!("{segment:?} as a path segment")));
+                }
+                path.push(segment);
+            }
+        }
+        Ok(url)
     }
 
     /// Sends with retries inside the call's budget and the request's
@@ -284,7 +301,7 @@ impl GitHub for RestClient {
     }
 
     async fn user(&self, user_token: &SecretString) -> GitHubResult<GitHubUser> {
-        let url = self.api_url("user");
+        let url = self.api_url(["user"])?;
         let resp = self
             .send(Replay::Safe, || {
                 self.http.get(url.clone()).header("authorization", bearer(user_token))
@@ -298,7 +315,9 @@ impl GitHub for RestClient {
     }
 
     async fn user_installations(&self, user_token: &SecretString) -> GitHubResult<Vec<Installation>> {
-        let mut url = self.api_url("user/installations?per_page=100").to_string();
+        let mut url = self.api_url(["user", "installations"])?;
+        url.set_query(Some("per_page=100"));
+        let mut url = url.to_string();
         let mut all = Vec::new();
         for _ in 0..MAX_PAGES {
             let resp = self
@@ -324,7 +343,8 @@ impl GitHub for RestClient {
         installation: InstallationId,
         scope: &TokenScope,
     ) -> GitHubResult<InstallationToken> {
-        let url = self.api_url(&format!("app/installations/{installation}/access_tokens"));
+        let id = installation.to_string();
+        let url = self.api_url(["app", "installations", &id, "access_tokens"])?;
         // Minting twice is harmless, so a mint may be replayed.
         let resp = self
             .send_as_app(app, Replay::Safe, |jwt| {
@@ -339,7 +359,7 @@ impl GitHub for RestClient {
     }
 
     async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String> {
-        let url = self.api_url("app");
+        let url = self.api_url(["app"])?;
         let resp = self
             .send_as_app(app, Replay::Safe, |jwt| {
                 self.http
@@ -351,7 +371,7 @@ impl GitHub for RestClient {
     }
 
     async fn revoke_grant(&self, app: &AppCredentials, user_token: &SecretString) -> GitHubResult<()> {
-        let url = self.api_url(&format!("applications/{}/grant", app.client_id));
+        let url = self.api_url(["applications", &app.client_id, "grant"])?;
         let body = serde_json::json!({ "access_token": user_token.expose_secret() });
         let resp = self
             .send(Replay::Safe, || {
@@ -374,6 +394,46 @@ mod tests {
     use super::*;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn client(api: &str) -> RestClient {
+        let url = Url::parse(api).unwrap();
+        RestClient::new(url.clone(), url, S(1), Arc::new(crate::clock::SystemClock)).unwrap()
+    }
+
+    #[test]
+    fn every_value_is_one_encoded_path_segment_under_the_api_base() {
+        let c = client("https://ghe.example/api/v3/");
+        let url = c
+            .api_url([
+                "repos",
+                "o",
+                "r",
+                "git",
+                "ref",
+                "heads",
+                "release#x",
+                "%2e%2e",
+                "a?b",
+                "a b",
+            ])
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://ghe.example/api/v3/repos/o/r/git/ref/heads/release%23x/%252e%252e/a%3Fb/a%20b"
+        );
+        assert_eq!(c.api_url(["a/b"]).unwrap().path(), "/api/v3/a%2Fb");
+    }
+
+    #[test]
+    fn dot_segments_and_empty_ones_are_refused_rather_than_dropped() {
+        let c = client("https://api.github.com/");
+        for bad in [".", "..", ""] {
+            assert!(
+                matches!(c.api_url(["repos", bad, "x"]), Err(GitHubError::UnsafePath(_))),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn without_a_deadline_an_attempt_has_the_rest_of_the_call_budget() {
