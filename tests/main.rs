@@ -21,6 +21,7 @@ mod roundtrips;
 mod startup;
 mod store_conformance;
 mod template;
+mod unreadable;
 mod user_tokens;
 mod vending;
 mod webhooks;

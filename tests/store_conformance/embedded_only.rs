@@ -48,6 +48,9 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
     );
 }
 
+/// What a changed `token_encryption_key` does: nothing opens, and nothing
+/// breaks either; the connection needs a reauthorization and the cached
+/// token is a miss that a mint may replace whatever its expiry.
 #[tokio::test]
 async fn the_embedded_store_does_not_open_tokens_sealed_under_another_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,12 +61,24 @@ async fn the_embedded_store_does_not_open_tokens_sealed_under_another_key() {
             .put_connection(&connection("alice", 7, &user_tokens()))
             .await
             .unwrap();
+        mint(&store, 1, "s", 5_000).await;
     }
 
     let store = EmbeddedStore::open(&path, sealer()).unwrap();
 
-    let read = store.get_connection(&user("alice")).await;
-    assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+    let read = store.get_connection(&user("alice")).await.unwrap().unwrap();
+    assert!(read.tokens.is_none(), "reauthorization required");
+    let cached = store.cached_token(InstallationId(1), "s", 0).await.unwrap().unwrap();
+    assert!(cached.token.is_none() && cached.unreadable);
+    let fresh = |owner: &str| lease(owner, 1_000, 1_030);
+    assert!(!store
+        .lease_mint(InstallationId(1), "s", &fresh("b"), 1_600, 0)
+        .await
+        .unwrap());
+    assert!(store
+        .lease_mint(InstallationId(1), "s", &fresh("b"), broker::clock::UnixTime::MAX, 0)
+        .await
+        .unwrap());
 }
 
 #[tokio::test]

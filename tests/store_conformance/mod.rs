@@ -20,8 +20,8 @@ use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, Inst
 use broker::store::dynamo::DynamoStore;
 use broker::store::embedded::EmbeddedStore;
 use broker::store::{
-    Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, StoreError,
-    TokenCache, Upsert,
+    Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, TokenCache,
+    Upsert,
 };
 use futures::future::join_all;
 use secrecy::{ExposeSecret, SecretString};

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::{pause, LEASE_SECONDS};
+use crate::clock::UnixTime;
 use crate::crypto::random::token_urlsafe;
 use crate::domain::repo::valid_login;
 use crate::domain::scope::TokenScope;
@@ -92,6 +93,7 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendR
     let key = scope.cache_key();
     let snapshot = app.store.vend_snapshot(account, id, &key).await?;
     policy::require_vendable(snapshot.linked, snapshot.installation.as_ref())?;
+    let unreadable = snapshot.cached.as_ref().is_some_and(|c| c.unreadable);
     if let Some(token) = snapshot
         .cached
         .and_then(|c| c.token)
@@ -99,7 +101,13 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendR
     {
         return Ok(token);
     }
-    mint_once(app, id, &scope, &key, min_ttl, snapshot.token_epoch).await
+    let wanted = Wanted {
+        scope: &scope,
+        key: &key,
+        min_ttl,
+        epoch: snapshot.token_epoch,
+    };
+    mint_once(app, id, wanted, unreadable).await
 }
 
 /// Picks the linked installation whose GitHub account is `owner`.
@@ -126,14 +134,31 @@ pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner
         })
 }
 
+/// The token a vend needs: its scope and cache key, the life it must have
+/// left, and the installation's token epoch it was read in.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
+    scope: &'a TokenScope,
+    key: &'a str,
+    min_ttl: i64,
+    epoch: u64,
+}
+
+/// Mints under the scope's lease, or waits for the holder's token. A stored
+/// token that does not open (`unreadable`) is a cache miss: the lease is
+/// taken over it whatever its expiry, and the new token overwrites it.
 async fn mint_once(
     app: &App,
     id: InstallationId,
-    scope: &TokenScope,
-    key: &str,
-    min_ttl: i64,
-    epoch: u64,
+    wanted: Wanted<'_>,
+    mut unreadable: bool,
 ) -> Result<InstallationToken> {
+    let Wanted {
+        scope,
+        key,
+        min_ttl,
+        epoch,
+    } = wanted;
     let deadline = app.now() + LEASE_SECONDS + 5;
     for round in 0.. {
         let now = app.now();
@@ -142,7 +167,8 @@ async fn mint_once(
             now,
             until: now + LEASE_SECONDS,
         };
-        if app.store.lease_mint(id, key, &lease, now + min_ttl, epoch).await? {
+        let fresh_until = if unreadable { UnixTime::MAX } else { now + min_ttl };
+        if app.store.lease_mint(id, key, &lease, fresh_until, epoch).await? {
             let creds = app.secrets.current().await;
             return match app.github.create_installation_token(&creds, id, scope).await {
                 Ok(token) => {
@@ -170,7 +196,9 @@ async fn mint_once(
             };
         }
         // Someone else holds the lease or just stored a fresh token.
-        if let Some(token) = app.store.cached_token(id, key, epoch).await?.and_then(|c| c.token) {
+        let cached = app.store.cached_token(id, key, epoch).await?;
+        unreadable = cached.as_ref().is_some_and(|c| c.unreadable);
+        if let Some(token) = cached.and_then(|c| c.token) {
             if token.usable_for(app.now(), min_ttl) {
                 return Ok(token);
             }

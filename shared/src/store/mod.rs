@@ -109,7 +109,8 @@ pub trait TokenCache: Send + Sync {
     ) -> StoreResult<Option<CachedToken>>;
     /// Takes the mint lease for the scope unless another container holds an
     /// unexpired one or already stored a token of `epoch` that lives past
-    /// `fresh_until`.
+    /// `fresh_until` (`UnixTime::MAX`: whatever is stored is replaced, for a
+    /// token that cannot be read).
     async fn lease_mint(
         &self,
         installation: InstallationId,
@@ -145,6 +146,22 @@ pub trait Deliveries: Send + Sync {
     /// tombstone) may be left unfinished, and a redelivery of it, though a
     /// `Duplicate`, finishes it.
     async fn apply_delivery(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied>;
+}
+
+/// A connection's tokens as the services see them: stored tokens that do
+/// not open (the encryption key changed, or the item was tampered with) are
+/// as good as none, so the user is asked to connect again (409
+/// `reauthorization_required`), which overwrites them.
+fn readable_or_dropped(
+    opened: Option<StoreResult<crate::domain::tokens::UserTokens>>,
+) -> Option<crate::domain::tokens::UserTokens> {
+    match opened? {
+        Ok(tokens) => Some(tokens),
+        Err(e) => {
+            tracing::warn!(error = %e, "a user's stored tokens do not open; reauthorization required");
+            None
+        }
+    }
 }
 
 pub trait Store: OAuthStates + Connections + Installations + TokenCache + Deliveries {}

@@ -40,6 +40,10 @@ pub struct Lease {
 pub struct CachedToken {
     pub token: Option<InstallationToken>,
     pub lease_until: Option<UnixTime>,
+    /// A token is stored but does not open (the encryption key changed, or
+    /// the item was tampered with): a cache miss, to be minted again and
+    /// overwritten (see [`crate::store::TokenCache::lease_mint`]).
+    pub unreadable: bool,
 }
 
 #[derive(Debug, Clone, Default)]

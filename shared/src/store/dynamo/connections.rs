@@ -73,17 +73,17 @@ impl DynamoStore {
         let corrupt = || StoreError::Corrupt("connection".into());
         let user = get_s(&item, "user").and_then(UserId::parse).ok_or_else(corrupt)?;
         let key = keys::connection(&user);
-        let tokens = match get_s(&item, "access_token") {
-            None => None,
-            Some(sealed) => Some(UserTokens {
+        let opened = get_s(&item, "access_token").map(|sealed| -> StoreResult<UserTokens> {
+            Ok(UserTokens {
                 access_token: self.open(&key, "access_token", sealed)?,
                 access_expires_at: get_n(&item, "access_expires_at"),
                 refresh_token: get_s(&item, "refresh_token")
                     .map(|r| self.open(&key, "refresh_token", r))
                     .transpose()?,
                 refresh_expires_at: get_n(&item, "refresh_expires_at"),
-            }),
-        };
+            })
+        });
+        let tokens = crate::store::readable_or_dropped(opened);
         Ok(Connection {
             github_user_id: get_n(&item, "github_user_id")
                 .map(|id| GitHubUserId(id as u64))

@@ -15,15 +15,24 @@ use crate::store::{CachedToken, Lease, StoreError, StoreResult, TokenCache, Vend
 const KEEP_AFTER_EXPIRY: i64 = 3600;
 
 impl DynamoStore {
-    /// A token minted before `epoch` is left out, unopened.
+    /// A token minted before `epoch` is left out, unopened; one that does
+    /// not open is left out and marked unreadable.
     fn cached_from_item(&self, key: &Item, item: &Item, epoch: u64) -> StoreResult<CachedToken> {
         let token = match get_s(item, "token") {
             None => None,
             Some(_) if epoch_of(item) < epoch => None,
             Some(sealed) => {
                 let corrupt = || StoreError::Corrupt("cached token".into());
+                let Ok(token) = self.open(key, "token", sealed) else {
+                    tracing::warn!("a cached installation token does not open; it will be minted again");
+                    return Ok(CachedToken {
+                        token: None,
+                        lease_until: get_n(item, "lease_until"),
+                        unreadable: true,
+                    });
+                };
                 Some(InstallationToken {
-                    token: self.open(key, "token", sealed)?,
+                    token,
                     expires_at: get_n(item, "expires_at").ok_or_else(corrupt)?,
                     permissions: parse_json(item, "permissions")?.unwrap_or_default(),
                     repository_selection: get_s(item, "repository_selection").unwrap_or("all").to_owned(),
@@ -34,6 +43,7 @@ impl DynamoStore {
         Ok(CachedToken {
             token,
             lease_until: get_n(item, "lease_until"),
+            unreadable: false,
         })
     }
 }

@@ -24,9 +24,8 @@ impl EmbeddedStore {
 
     fn connection_from_item(&self, item: ConnectionItem) -> StoreResult<Connection> {
         let key = keys::connection(&item.user);
-        let tokens = match item.tokens {
-            None => None,
-            Some(t) => Some(UserTokens {
+        let opened = item.tokens.map(|t| -> StoreResult<UserTokens> {
+            Ok(UserTokens {
                 access_token: self.open_sealed(&key, "access_token", &t.access_token)?,
                 access_expires_at: t.access_expires_at,
                 refresh_token: t
@@ -34,8 +33,9 @@ impl EmbeddedStore {
                     .map(|r| self.open_sealed(&key, "refresh_token", &r))
                     .transpose()?,
                 refresh_expires_at: t.refresh_expires_at,
-            }),
-        };
+            })
+        });
+        let tokens = crate::store::readable_or_dropped(opened);
         Ok(Connection {
             user: item.user,
             github_user_id: item.github_user_id,

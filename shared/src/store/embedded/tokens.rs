@@ -15,20 +15,34 @@ use crate::store::{CachedToken, Lease, StoreResult, TokenCache, VendSnapshot};
 const KEEP_AFTER_EXPIRY: i64 = 3600;
 
 impl EmbeddedStore {
+    /// A token that does not open is left out and marked unreadable.
     fn cached_from_item(&self, key: &Key, item: TokenItem) -> StoreResult<CachedToken> {
-        let token = match item.token {
-            None => None,
-            Some(t) => Some(InstallationToken {
-                token: self.open_sealed(key, "token", &t.token)?,
+        let lease_until = item.lease.map(|l| l.until);
+        let Some(t) = item.token else {
+            return Ok(CachedToken {
+                token: None,
+                lease_until,
+                unreadable: false,
+            });
+        };
+        let Ok(token) = self.open_sealed(key, "token", &t.token) else {
+            tracing::warn!("a cached installation token does not open; it will be minted again");
+            return Ok(CachedToken {
+                token: None,
+                lease_until,
+                unreadable: true,
+            });
+        };
+        Ok(CachedToken {
+            token: Some(InstallationToken {
+                token,
                 expires_at: t.expires_at,
                 permissions: t.permissions,
                 repository_selection: t.repository_selection,
                 repositories: t.repositories,
             }),
-        };
-        Ok(CachedToken {
-            token,
-            lease_until: item.lease.map(|l| l.until),
+            lease_until,
+            unreadable: false,
         })
     }
 }
