@@ -15,6 +15,7 @@ mod installations;
 mod oauth;
 mod openapi;
 mod races;
+mod refresh;
 mod repos;
 mod revocations;
 mod roundtrips;

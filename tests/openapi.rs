@@ -245,7 +245,14 @@ fn source_error_codes() -> BTreeSet<String> {
                 let text = std::fs::read_to_string(&path).expect("read source");
                 // Unit tests quote codes too; only the code above them counts.
                 let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-                for marker in ["bad_request(", "forbidden(", "not_found(", "conflict(", "code: "] {
+                for marker in [
+                    "bad_request(",
+                    "forbidden(",
+                    "not_found(",
+                    "conflict(",
+                    "unavailable(",
+                    "code: ",
+                ] {
                     literal_after(text, marker, out);
                 }
                 if path.ends_with("error.rs") {

@@ -33,6 +33,10 @@ pub enum Error {
     /// GitHub refused a request in a way the caller can act on (422 scope-down).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// The broker cannot serve this now for a reason the operator or time
+    /// can mend (GitHub refusing the app's credentials, say).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("GitHub request failed")]
     GitHub(#[source] GitHubError),
     #[error("state store request failed")]
@@ -61,6 +65,12 @@ impl Error {
             message: message.into(),
         }
     }
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unavailable {
+            code,
+            message: message.into(),
+        }
+    }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -77,6 +87,7 @@ impl Error {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::ReauthorizationRequired | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::GitHub(GitHubError::Deadline(_)) | Self::Store(StoreError::Deadline(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -96,6 +107,7 @@ impl Error {
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
+            | Self::Unavailable { code, .. }
             | Self::Unprocessable { code, .. } => code,
             Self::Unauthenticated(_) => "unauthenticated",
             Self::MethodNotAllowed => "method_not_allowed",

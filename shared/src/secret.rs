@@ -158,7 +158,7 @@ struct Loaded {
 }
 
 /// The longest a re-read may hold up the request that triggers it.
-const REREAD_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const REREAD_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The current credentials, re-read from the source once they are older than
 /// `max_age`. A failed or slow re-read keeps serving the last good

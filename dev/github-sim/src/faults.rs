@@ -27,6 +27,12 @@ pub enum FaultKind {
     /// token is consumed and a new pair issued), then throw the answer away
     /// and answer 502 instead: "the answer was lost".
     LoseAnswer,
+    /// The OAuth token endpoint's refusal, without processing: HTTP 200 with
+    /// `{"error": this, "error_description", "error_uri"}`, as GitHub answers
+    /// `incorrect_client_credentials`, `redirect_uri_mismatch`,
+    /// `bad_verification_code`, `unverified_user_email`,
+    /// `bad_refresh_token` or `unsupported_grant_type`.
+    OAuthError(String),
 }
 
 /// One injected fault; see [`crate::GitHubSim::inject`].
@@ -66,6 +72,11 @@ impl Fault {
             }
             FaultKind::RateLimit { status, .. } if status != 403 && status != 429 => {
                 return Err(format!("a rate limit is answered with 403 or 429, not {status}"));
+            }
+            FaultKind::OAuthError(ref error)
+                if error.is_empty() || !error.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+            {
+                return Err(format!("{error:?} is not an OAuth error code"));
             }
             _ => {}
         }

@@ -5,12 +5,19 @@
 //! needs refreshing, take the refresh lease at v (a conditional write: one
 //! winner across all containers), call GitHub, store the new pair at v
 //! (bumping to v+1). Losers poll the item until the version moves. GitHub
-//! refusing the refresh drops the tokens: the user must reconnect.
+//! refusing the refresh token itself (`bad_refresh_token`) drops the tokens:
+//! the user must reconnect. Any other refusal keeps them.
+//!
+//! The lease outlasts everything its holder may still do once it has it, so
+//! a container that takes a lease over can never spend a refresh token
+//! whose successor the holder may still store (see [`refresh_lease`]).
+
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Serialize;
 
-use super::{pause, LEASE_SECONDS};
+use super::pause;
 use crate::crypto::random::token_urlsafe;
 use crate::domain::tokens::UserTokens;
 use crate::domain::UserId;
@@ -62,9 +69,32 @@ pub async fn disconnect(app: &App, user: &UserId) -> Result<()> {
     Ok(())
 }
 
+/// What GitHub answers when the refresh token is spent, revoked or expired:
+/// the only refusal after which the stored tokens are worth nothing.
+const BAD_REFRESH_TOKEN: &str = "bad_refresh_token";
+/// The app's client id or secret refused (a client-secret rotation gone
+/// wrong): the user's authorization is fine and must be kept.
+pub(crate) const INCORRECT_CLIENT_CREDENTIALS: &str = "incorrect_client_credentials";
+
+/// Kept on top of the holder's worst case, for clocks that differ between
+/// containers and the moments between the steps.
+const LEASE_MARGIN: Duration = Duration::from_secs(3);
+
+/// How long a refresh lease is held: everything its holder may still do
+/// once it has the lease (re-read the app secret, exchange the refresh
+/// token within `GITHUB_TIMEOUT_SECONDS`, then persist the new pair), plus a
+/// margin. The holder starts no write that could end after it
+/// ([`super::persist`]), so a lease that ran out means nobody is left to
+/// store a newer pair.
+pub(crate) fn refresh_lease(app: &App) -> i64 {
+    let worst = crate::secret::REREAD_TIMEOUT + app.config.github_timeout + super::persist_worst_case() + LEASE_MARGIN;
+    worst.as_secs_f64().ceil() as i64
+}
+
 /// The user's tokens with at least the refresh margin of life left.
 pub async fn fresh_tokens(app: &App, user: &UserId) -> Result<(Connection, UserTokens)> {
-    let deadline = app.now() + LEASE_SECONDS + 5;
+    let lease_seconds = refresh_lease(app);
+    let deadline = app.now() + lease_seconds + 5;
     for round in 0.. {
         let connection = app.store.get_connection(user).await?.ok_or_else(not_connected)?;
         let now = app.now();
@@ -82,7 +112,7 @@ pub async fn fresh_tokens(app: &App, user: &UserId) -> Result<(Connection, UserT
         let lease = Lease {
             owner: token_urlsafe(),
             now,
-            until: now + LEASE_SECONDS,
+            until: now + lease_seconds,
         };
         if app.store.lease_refresh(user, connection.version, &lease).await? {
             let refreshed = refresh(app, &connection, &tokens, &lease).await?;
@@ -105,8 +135,11 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
     match app.github.refresh_user_token(&creds, refresh_token).await {
         Ok(new) => {
             // GitHub has now killed the old refresh token: the new one must
-            // be stored, so the write is retried before giving up.
-            let stored = super::persist("refreshed user token", || {
+            // be stored, so the write is retried before giving up, but never
+            // started once the lease could have passed to someone else.
+            let operation = crate::app::DYNAMO_OPERATION_TIMEOUT.as_secs_f64().ceil() as i64;
+            let within_lease = || app.now() + operation <= lease.until;
+            let stored = super::persist("refreshed user token", within_lease, || {
                 app.store.complete_refresh(&connection.user, connection.version, &new)
             })
             .await;
@@ -122,12 +155,26 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
                 }
             }
         }
-        Err(GitHubError::OAuth { error }) => {
-            tracing::info!(%error, "GitHub refused the refresh; reauthorization required");
+        Err(GitHubError::OAuth { error }) if error == BAD_REFRESH_TOKEN => {
+            tracing::info!(%error, "GitHub refused the refresh token; reauthorization required");
             app.store
                 .require_reauthorization(&connection.user, connection.version)
                 .await?;
             Err(Error::ReauthorizationRequired)
+        }
+        // Anything else says nothing about the refresh token, which GitHub
+        // did not take: it is kept for the next request.
+        Err(GitHubError::OAuth { error }) => {
+            tracing::warn!(%error, "GitHub refused the refresh for another reason; the tokens are kept");
+            app.store.release_refresh_lease(&connection.user, lease).await?;
+            Err(if error == INCORRECT_CLIENT_CREDENTIALS {
+                client_credentials_rejected()
+            } else {
+                Error::unavailable(
+                    "github_oauth_error",
+                    format!("GitHub refused the token refresh ({error}); the authorization is kept: try again later"),
+                )
+            })
         }
         Err(e) => {
             // Whether GitHub consumed the refresh token is unknown; let the
@@ -136,6 +183,15 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
             Err(e.into())
         }
     }
+}
+
+/// GitHub refused the app's own client id or secret.
+pub(crate) fn client_credentials_rejected() -> Error {
+    Error::unavailable(
+        "app_credentials_rejected",
+        "GitHub refused the app's client credentials (client_id, client_secret): check the app secret; \
+         stored authorizations are kept",
+    )
 }
 
 fn not_connected() -> Error {

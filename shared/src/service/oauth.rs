@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::connection::{fresh_tokens, user_token_error};
+use super::connection::{client_credentials_rejected, fresh_tokens, user_token_error, INCORRECT_CLIENT_CREDENTIALS};
 use super::installations::{link_confirmed, InstallationView};
 use crate::crypto::random::{pkce_challenge, token_urlsafe};
 use crate::domain::oauth::{OAuthState, STATE_TTL_SECONDS};
@@ -139,6 +139,9 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
                 .exchange_code(&creds, code, &state.pkce_verifier, redirect_uri)
                 .await
                 .map_err(|e| match e {
+                    GitHubError::OAuth { error } if error == INCORRECT_CLIENT_CREDENTIALS => {
+                        client_credentials_rejected()
+                    }
                     GitHubError::OAuth { error } => {
                         Error::bad_request("oauth_code_rejected", format!("GitHub refused the code: {error}"))
                     }
@@ -154,7 +157,7 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
                 login: user.login.clone(),
                 tokens,
             };
-            super::persist("new connection", || app.store.put_connection(&connection)).await?;
+            super::persist("new connection", || true, || app.store.put_connection(&connection)).await?;
             (user, access_token)
         }
         // An install or update without an OAuth step: the existing

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::{pause, LEASE_SECONDS};
+use super::{pause, MINT_LEASE_SECONDS};
 use crate::clock::UnixTime;
 use crate::crypto::random::token_urlsafe;
 use crate::domain::repo::valid_login;
@@ -159,13 +159,13 @@ async fn mint_once(
         min_ttl,
         epoch,
     } = wanted;
-    let deadline = app.now() + LEASE_SECONDS + 5;
+    let deadline = app.now() + MINT_LEASE_SECONDS + 5;
     for round in 0.. {
         let now = app.now();
         let lease = Lease {
             owner: token_urlsafe(),
             now,
-            until: now + LEASE_SECONDS,
+            until: now + MINT_LEASE_SECONDS,
         };
         let fresh_until = if unreadable { UnixTime::MAX } else { now + min_ttl };
         if app.store.lease_mint(id, key, &lease, fresh_until, epoch).await? {

@@ -38,6 +38,7 @@ pub(super) async fn apply(sim: &Shared, kind: FaultKind, request_id: &str, req: 
             drop(next.run(req).await);
             status_error(502)
         }
+        FaultKind::OAuthError(error) => super::oauth::refusal(&error),
     }
 }
 
@@ -92,6 +93,7 @@ struct NewFault {
     status: Option<u16>,
     retry_after_seconds: Option<u64>,
     delay_ms: Option<u64>,
+    error: Option<String>,
     times: usize,
 }
 
@@ -107,11 +109,10 @@ impl NewFault {
                 self.delay_ms.ok_or("kind \"delay\" needs delay_ms")?,
             )),
             "lose_answer" => FaultKind::LoseAnswer,
-            other => {
-                return Err(format!(
-                    "unknown kind {other:?}: use \"status\", \"rate_limit\", \"delay\" or \"lose_answer\""
-                ))
-            }
+            "oauth_error" => FaultKind::OAuthError(self.error.ok_or("kind \"oauth_error\" needs an error")?),
+            other => return Err(format!(
+                "unknown kind {other:?}: use \"status\", \"rate_limit\", \"delay\", \"lose_answer\" or \"oauth_error\""
+            )),
         };
         Fault {
             method: self.method,

@@ -90,6 +90,28 @@ fn bad_refresh_token() -> Response {
     )
 }
 
+fn unverified_user_email() -> Response {
+    oauth_error(
+        "unverified_user_email",
+        "The user must have a verified primary email.",
+        format!("{TROUBLESHOOTING}#unverified-user-email"),
+    )
+}
+
+/// The token endpoint's refusal `error`, as GitHub words it (an injected
+/// fault's answer).
+pub(super) fn refusal(error: &str) -> Response {
+    match error {
+        "incorrect_client_credentials" => incorrect_client_credentials(),
+        "bad_verification_code" => bad_verification_code(),
+        "redirect_uri_mismatch" => redirect_uri_mismatch(),
+        "bad_refresh_token" => bad_refresh_token(),
+        "unsupported_grant_type" => unsupported_grant_type(),
+        "unverified_user_email" => unverified_user_email(),
+        other => oauth_error(other, "The request was refused.", TROUBLESHOOTING.to_owned()),
+    }
+}
+
 fn unsupported_grant_type() -> Response {
     oauth_error(
         "unsupported_grant_type",
