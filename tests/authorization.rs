@@ -17,7 +17,7 @@ async fn linked_world() -> (TestApp, User, u64) {
     let installation = app.sim.install(
         "octo-org",
         RepoSelection::All,
-        &[("contents", "write"), ("metadata", "read")],
+        &[("members", "read"), ("contents", "write"), ("metadata", "read")],
     );
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
@@ -54,7 +54,11 @@ async fn linking_an_installation_the_users_github_account_cannot_reach_is_refuse
     app.sim.add_user("octocat");
     app.sim.add_user("mallory-gh");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app.sim.install("octo-org", RepoSelection::All, &[("contents", "read")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "read")],
+    );
     let mallory = User::new("mallory", &["team-m"]);
     app.connect(&mallory, "mallory-gh").await;
 
@@ -111,9 +115,11 @@ async fn a_forged_installation_id_on_the_callback_links_nothing() {
     app.sim.add_user("octocat");
     app.sim.add_user("victim");
     app.sim.add_org("victim-org", &["victim"]);
-    let foreign = app
-        .sim
-        .install("victim-org", RepoSelection::All, &[("contents", "write")]);
+    let foreign = app.sim.install(
+        "victim-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     let (state, code) = app.authorized(&alice, "octocat", json!({"account_id": "team-a"})).await;
 

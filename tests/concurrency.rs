@@ -57,9 +57,11 @@ async fn sixteen_concurrent_vends_of_one_installation_and_scope_mint_one_token()
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app
-        .sim
-        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;
     app.link(&alice, "team-a", installation).await;
@@ -113,7 +115,9 @@ async fn links_racing_with_installation_deleted_leave_no_link_to_it() {
     for round in 0..5 {
         let org = format!("org-{round}");
         app.sim.add_org(&org, &["octocat"]);
-        let installation = app.sim.install(&org, RepoSelection::All, &[("contents", "read")]);
+        let installation = app
+            .sim
+            .install(&org, RepoSelection::All, &[("members", "read"), ("contents", "read")]);
         let deleted = about(webhook("installation.deleted"), installation, &org, 1);
         let paths: Vec<String> = teams
             .iter()

@@ -29,9 +29,11 @@ async fn linked() -> (TestApp, User, u64) {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app
-        .sim
-        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;
     app.link(&alice, "team-a", installation).await;

@@ -119,7 +119,7 @@ async fn scenario() -> BTreeMap<String, BTreeSet<Need>> {
     let org = app.sim.install(
         "octo-org",
         RepoSelection::All,
-        &[("contents", "write"), ("administration", "write")],
+        &[("members", "read"), ("contents", "write"), ("administration", "write")],
     );
     let personal = app.sim.install(
         "octocat",

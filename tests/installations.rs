@@ -14,7 +14,8 @@ async fn every_page_of_the_users_installations_is_listed() {
     for n in 0..120 {
         let org = format!("org-{n:03}");
         app.sim.add_org(&org, &["octocat"]);
-        app.sim.install(&org, RepoSelection::All, &[("metadata", "read")]);
+        app.sim
+            .install(&org, RepoSelection::All, &[("members", "read"), ("metadata", "read")]);
     }
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;
@@ -36,9 +37,11 @@ async fn one_installation_links_to_two_teams_and_one_team_to_two_installations()
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
     let personal = app.sim.install("octocat", RepoSelection::All, &[("contents", "write")]);
-    let org = app
-        .sim
-        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let org = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a", "team-b", "team-c"]);
     app.connect(&alice, "octocat").await;
 
@@ -87,7 +90,11 @@ async fn linked_accounts_only_ever_show_the_callers_own_accounts() {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let org = app.sim.install("octo-org", RepoSelection::All, &[("contents", "read")]);
+    let org = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "read")],
+    );
     let alice = User::new("alice", &["team-a", "secret-team"]);
     let bob = User::new("bob", &["team-a"]);
     app.connect(&alice, "octocat").await;

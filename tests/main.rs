@@ -12,6 +12,7 @@ mod hostile;
 mod hygiene;
 mod iam;
 mod installations;
+mod link_authority;
 mod oauth;
 mod openapi;
 mod races;

@@ -70,9 +70,11 @@ async fn the_install_callback_links_the_installation_to_the_states_account() {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app
-        .sim
-        .install("octo-org", github_sim::RepoSelection::All, &[("contents", "write")]);
+    let installation = app.sim.install(
+        "octo-org",
+        github_sim::RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     let (state, code) = app.authorized(&alice, "octocat", json!({"account_id": "team-a"})).await;
 

@@ -23,7 +23,12 @@ async fn world() -> World {
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
     app.sim.add_repo("octo-org", "web", false);
-    let permissions = [("administration", "write"), ("contents", "write"), ("metadata", "read")];
+    let permissions = [
+        ("administration", "write"),
+        ("contents", "write"),
+        ("members", "read"),
+        ("metadata", "read"),
+    ];
     let org = app.sim.install("octo-org", RepoSelection::All, &permissions);
     let personal = app.sim.install("octocat", RepoSelection::All, &permissions);
     let alice = User::new("alice", &["team-a"]);

@@ -25,7 +25,7 @@ async fn world() -> World {
     let installation = app.sim.install(
         "octo-org",
         RepoSelection::All,
-        &[("contents", "write"), ("metadata", "read")],
+        &[("members", "read"), ("contents", "write"), ("metadata", "read")],
     );
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;

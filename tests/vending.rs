@@ -22,7 +22,12 @@ async fn world() -> World {
     let org = app.sim.install(
         "octo-org",
         RepoSelection::Selected(vec!["web".into(), "api".into()]),
-        &[("contents", "write"), ("issues", "write"), ("metadata", "read")],
+        &[
+            ("members", "read"),
+            ("contents", "write"),
+            ("issues", "write"),
+            ("metadata", "read"),
+        ],
     );
     let personal = app.sim.install(
         "octocat",

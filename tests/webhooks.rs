@@ -23,9 +23,11 @@ async fn linked_world() -> (TestApp, User, u64) {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app
-        .sim
-        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     app.connect(&alice, "octocat").await;
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);

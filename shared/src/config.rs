@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::domain::policy::LinkPolicy;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `None` only outside AWS (the local runner chooses another store then).
@@ -24,6 +26,9 @@ pub struct Config {
     /// unset = no deadline. On Lambda the invocation's own deadline (less
     /// one second to answer) is used; the local runner has none.
     pub request_budget: Option<Duration>,
+    /// Who may link an installation to a team: `LINK_POLICY`, `admin`
+    /// (default) or `access`.
+    pub link_policy: LinkPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +83,11 @@ impl Config {
                 None => None,
                 Some(_) => Some(seconds("REQUEST_BUDGET_SECONDS", 0)?),
             },
+            link_policy: match get("LINK_POLICY") {
+                None => LinkPolicy::Admin,
+                Some(v) => LinkPolicy::parse(&v)
+                    .ok_or_else(|| ConfigError("LINK_POLICY must be \"admin\" or \"access\"".into()))?,
+            },
         })
     }
 
@@ -130,6 +140,17 @@ mod tests {
         let c = config(&[("REQUEST_BUDGET_SECONDS", "7")]).unwrap();
         assert_eq!(c.request_budget, Some(Duration::from_secs(7)));
         assert!(config(&[("REQUEST_BUDGET_SECONDS", "soon")]).is_err());
+    }
+
+    #[test]
+    fn linking_needs_admin_rights_unless_configured_otherwise() {
+        assert_eq!(config(&[]).unwrap().link_policy, LinkPolicy::Admin);
+        assert_eq!(
+            config(&[("LINK_POLICY", "access")]).unwrap().link_policy,
+            LinkPolicy::Access
+        );
+        let err = config(&[("LINK_POLICY", "anyone")]).unwrap_err();
+        assert!(err.to_string().contains("LINK_POLICY"));
     }
 
     #[test]

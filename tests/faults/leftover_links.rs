@@ -20,7 +20,10 @@ use crate::helpers::fixtures::{about, delivery, webhook};
 /// the cleanup). Returns its id, with the leftover link checked to be there.
 async fn leftover(w: &World, org: &str, fault: Fault, container: Option<&crate::helpers::app::Container>) -> u64 {
     w.app.sim.add_org(org, &["octocat"]);
-    let id = w.app.sim.install(org, RepoSelection::All, &[("metadata", "read")]);
+    let id = w
+        .app
+        .sim
+        .install(org, RepoSelection::All, &[("members", "read"), ("metadata", "read")]);
     assert_eq!(w.app.link(&w.alice, "team-a", id).await.status, 200);
     w.app.sim.uninstall(id);
     w.proxy.inject(fault);

@@ -97,7 +97,12 @@ pub async fn world() -> World {
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
     app.sim.add_repo("octo-org", "web", false);
-    let permissions = [("administration", "write"), ("contents", "write"), ("metadata", "read")];
+    let permissions = [
+        ("administration", "write"),
+        ("contents", "write"),
+        ("members", "read"),
+        ("metadata", "read"),
+    ];
     let installation = app.sim.install("octo-org", RepoSelection::All, &permissions);
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);

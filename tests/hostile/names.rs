@@ -127,9 +127,11 @@ async fn world() -> World {
     app.sim.add_repo("octo-org", "web", false);
     app.sim
         .push_commit("octo-org", "web", "release", "existing", &[("r.txt", "r")]);
-    let installation = app
-        .sim
-        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);

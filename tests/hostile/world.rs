@@ -45,11 +45,13 @@ impl World {
         let installation = app.sim.install(
             "octo-org",
             RepoSelection::All,
-            &[("contents", "write"), ("metadata", "read")],
+            &[("members", "read"), ("contents", "write"), ("metadata", "read")],
         );
-        let foreign = app
-            .sim
-            .install("victim-org", RepoSelection::All, &[("contents", "write")]);
+        let foreign = app.sim.install(
+            "victim-org",
+            RepoSelection::All,
+            &[("members", "read"), ("contents", "write")],
+        );
         let alice = User::new("alice", &["team-a"]);
         let bob = User::new("bob", &["team-b"]);
 

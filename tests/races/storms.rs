@@ -69,9 +69,11 @@ async fn a_mint_storm_over_four_processes_mints_once() {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
-    let installation = app
-        .sim
-        .install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let installation = app.sim.install(
+        "octo-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "write")],
+    );
     let alice = User::new("alice", &["team-a"]);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);

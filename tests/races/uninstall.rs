@@ -51,7 +51,9 @@ async fn links_and_unlinks_racing_installation_deleted_across_processes_never_le
     for round in 0..rounds {
         let org = format!("org-{round}");
         app.sim.add_org(&org, &["octocat"]);
-        let installation = app.sim.install(&org, RepoSelection::All, &[("contents", "read")]);
+        let installation = app
+            .sim
+            .install(&org, RepoSelection::All, &[("members", "read"), ("contents", "read")]);
         let deleted = about(webhook("installation.deleted"), installation, &org, 1000 + round as u64);
         let id = delivery();
         // The deletion leaves at a random moment within the links' run.

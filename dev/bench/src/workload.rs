@@ -31,7 +31,11 @@ pub fn build_world(infra: &Infra) -> World {
     sim.add_repo("octocat", "dotfiles", false);
     let perms = [("contents", "write"), ("metadata", "read")];
     World {
-        org_installation: sim.install("octo-org", RepoSelection::All, &perms),
+        org_installation: sim.install(
+            "octo-org",
+            RepoSelection::All,
+            &[("members", "read"), perms[0], perms[1]],
+        ),
         user_installation: sim.install("octocat", RepoSelection::All, &perms),
     }
 }

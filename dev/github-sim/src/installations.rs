@@ -59,13 +59,20 @@ impl World {
         Ok(())
     }
 
-    /// Whether `user_id` can see installation `inst` in `GET /user/installations`.
+    /// Whether `user_id` can see installation `inst` in `GET /user/installations`:
+    /// GitHub lists it to anyone with explicit access to one of its
+    /// repositories, so not only the account's owner and members but an
+    /// outside collaborator on a single repository too.
     pub fn user_reaches(&self, user_id: u64, inst: &Installation) -> bool {
         inst.account_id == user_id
             || self
                 .accounts
                 .get(&inst.account_id)
                 .is_some_and(|a| a.members.contains(&user_id))
+            || self
+                .installation_repos(inst)
+                .iter()
+                .any(|r| r.collaborators.contains_key(&user_id))
     }
 
     /// Repositories an installation can reach, by id ascending.

@@ -60,7 +60,7 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, FaultKind};
 pub use state::Counter;
 pub use webhooks::Delivery;
-pub use world::RepoSelection;
+pub use world::{OrgRole, RepoSelection};
 
 use state::{Shared, State};
 use world::WorldError;
@@ -126,7 +126,7 @@ impl Drop for ServerTask {
 /// - `POST /login/oauth/access_token` (code and refresh grants; errors are HTTP 200)
 /// - `GET /login/oauth/authorize` (HTML user picker; `&login=X` redirects at once)
 /// - `DELETE /applications/{client_id}/grant`, `DELETE /applications/{client_id}/token` (Basic auth)
-/// - `GET /user`, `GET /user/installations` (user token)
+/// - `GET /user`, `GET /user/installations`, `GET /user/memberships/orgs/{org}` (user token)
 /// - `GET /app`, `GET /app/installations`, `GET /app/installations/{id}`,
 ///   `POST /app/installations/{id}/access_tokens` (app JWT)
 /// - `GET /installation/repositories`, `DELETE /installation/token` (installation token)
@@ -146,7 +146,10 @@ impl Drop for ServerTask {
 ///   `POST /_sim/repos/{o}/{r}/commits` (`{"branch"?, "message", "files": {path: content}}`),
 ///   `POST /_sim/webhooks` (`{"url", "secret"}`), `GET /_sim/webhooks/deliveries`
 ///   (`{"deliveries": [{"id", "event", "action", "status", "installation_id", "outcome"}]}`),
-///   `POST /_sim/callback_url` (`{"url"}`)
+///   `POST /_sim/callback_url` (`{"url"}`),
+///   `PUT /_sim/orgs/{org}/members/{login}/role` (`{"role"}`),
+///   `POST /_sim/orgs/{org}/invitations` (`{"login", "role"}`),
+///   `PUT|DELETE /_sim/repos/{o}/{r}/collaborators/{login}` (`{"permission"}`)
 /// - browser pages (HTML): `GET /apps/{slug}/installations/new?state=S[&login=L][&account=A]`
 ///   and its form `POST /apps/{slug}/installations/new` (see
 ///   [`GitHubSim::set_callback_url`]); the admin page `GET /_sim/ui` with its
@@ -242,6 +245,29 @@ impl GitHubSim {
 
     pub fn remove_org_member(&self, org: &str, user: &str) {
         self.now_and(|w, _| w.remove_org_member(org, user))
+    }
+
+    /// Makes an active member an owner (`Admin`) or a plain `Member`. The
+    /// first member an organisation is created with is its owner.
+    pub fn set_org_role(&self, org: &str, user: &str, role: OrgRole) {
+        self.now_and(|w, _| w.set_org_role(org, user, role))
+    }
+
+    /// Invites a user: a `pending` membership, not yet a member.
+    pub fn invite_org_member(&self, org: &str, user: &str, role: OrgRole) {
+        self.now_and(|w, _| w.invite_org_member(org, user, role))
+    }
+
+    /// Gives `user` access to one repository (`pull`, `triage`, `push`,
+    /// `maintain`, `admin`): an outside collaborator when they are not a
+    /// member of its organisation. Like GitHub, `GET /user/installations`
+    /// then lists the installations that reach that repository to them.
+    pub fn add_collaborator(&self, owner: &str, repo: &str, user: &str, permission: &str) {
+        self.now_and(|w, _| w.set_collaborator(owner, repo, user, Some(permission)))
+    }
+
+    pub fn remove_collaborator(&self, owner: &str, repo: &str, user: &str) {
+        self.now_and(|w, _| w.set_collaborator(owner, repo, user, None))
     }
 
     /// Adds a repository to an existing account; returns its id (from

@@ -3,6 +3,8 @@
 //! auto-init commit with a README, and commits pushed "by someone else" so
 //! tests can move a branch under a client's feet.
 
+use std::collections::BTreeMap;
+
 use crate::git::{Change, Commit, GitStore, Kind, Signature};
 use crate::world::{not_found, Account, Repo, World, WorldError};
 
@@ -111,6 +113,7 @@ impl World {
             name: new.name,
             private: new.private,
             description: new.description,
+            collaborators: BTreeMap::new(),
             created_at: now,
             git: GitStore::default(),
         };

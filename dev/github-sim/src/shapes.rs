@@ -66,6 +66,20 @@ pub(crate) fn organization(account: &Account, base: &str) -> Value {
     })
 }
 
+/// `GET /user/memberships/orgs/{org}`: the user's membership of `org`.
+pub(crate) fn org_membership(org: &Account, user: &Account, role: &str, state: &str, base: &str) -> Value {
+    let org_url = format!("{base}/orgs/{}", org.login);
+    json!({
+        "url": format!("{org_url}/memberships/{}", user.login),
+        "state": state,
+        "role": role,
+        "organization_url": org_url,
+        "organization": organization(org, base),
+        "user": simple_user(user, base),
+        "permissions": {"can_create_repository": state == "active"},
+    })
+}
+
 /// A repository as webhook payloads list them (`repositories`,
 /// `repositories_added`, ...): only its identity.
 pub(crate) fn mini_repo(repo: &Repo, world: &World) -> Value {
@@ -207,6 +221,8 @@ pub(crate) fn app(config: &SimConfig, base: &str, created_at: i64, installations
         login: "github-sim".to_owned(),
         kind: crate::world::AccountKind::Organization,
         members: Vec::new(),
+        admins: Vec::new(),
+        invited: Default::default(),
         created_at,
     };
     json!({

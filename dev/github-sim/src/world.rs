@@ -49,14 +49,49 @@ impl AccountKind {
     }
 }
 
+/// An organisation member's role, as `GET /user/memberships/orgs/{org}`
+/// names it: an owner is `admin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrgRole {
+    Admin,
+    Member,
+}
+
+impl OrgRole {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Admin => "admin",
+            OrgRole::Member => "member",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Account {
     pub id: u64,
     pub login: String,
     pub kind: AccountKind,
-    /// User ids of the members (organisations only).
+    /// User ids of the active members (organisations only).
     pub members: Vec<u64>,
+    /// The active members who are owners (`admin`); a subset of `members`.
+    pub admins: Vec<u64>,
+    /// Invitations not yet accepted: not members, but GitHub shows their
+    /// membership as `pending`.
+    pub invited: BTreeMap<u64, OrgRole>,
     pub created_at: i64,
+}
+
+impl Account {
+    /// The user's membership: (role, `active` or `pending`).
+    pub(crate) fn membership(&self, user_id: u64) -> Option<(OrgRole, &'static str)> {
+        if self.admins.contains(&user_id) {
+            Some((OrgRole::Admin, "active"))
+        } else if self.members.contains(&user_id) {
+            Some((OrgRole::Member, "active"))
+        } else {
+            self.invited.get(&user_id).map(|role| (*role, "pending"))
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +101,10 @@ pub(crate) struct Repo {
     pub name: String,
     pub private: bool,
     pub description: Option<String>,
+    /// Users given access to this repository alone (outside collaborators,
+    /// or members given more), by user id: `pull`, `triage`, `push`,
+    /// `maintain` or `admin`.
+    pub collaborators: BTreeMap<u64, String>,
     pub created_at: i64,
     /// Objects and branches; no refs means "empty" (never pushed to).
     pub git: GitStore,
@@ -119,6 +158,18 @@ pub(crate) fn permission_rank(level: &str) -> Option<u8> {
     }
 }
 
+/// A collaborator's repository permission in increasing order of power.
+pub(crate) fn collaborator_rank(permission: &str) -> Option<u8> {
+    match permission {
+        "pull" => Some(1),
+        "triage" => Some(2),
+        "push" => Some(3),
+        "maintain" => Some(4),
+        "admin" => Some(5),
+        _ => None,
+    }
+}
+
 pub(crate) fn not_found(what: &str, name: impl fmt::Display) -> WorldError {
     WorldError::NotFound(format!("{what} {name} not found"))
 }
@@ -158,11 +209,15 @@ impl World {
         }
         let id = self.next_account_id;
         self.next_account_id += 1;
+        // The first member created the organisation: its owner, as on GitHub.
+        let admins = members.first().copied().into_iter().collect();
         let account = Account {
             id,
             login: login.to_owned(),
             kind,
             members,
+            admins,
+            invited: BTreeMap::new(),
             created_at: now,
         };
         self.accounts.insert(id, account);
@@ -190,6 +245,7 @@ impl World {
     pub fn add_org_member(&mut self, org: &str, user: &str) -> Result<(), WorldError> {
         let user_id = self.user_id(user)?;
         let account = self.org_mut(org)?;
+        account.invited.remove(&user_id);
         if !account.members.contains(&user_id) {
             account.members.push(user_id);
         }
@@ -198,7 +254,67 @@ impl World {
 
     pub fn remove_org_member(&mut self, org: &str, user: &str) -> Result<(), WorldError> {
         let user_id = self.user_id(user)?;
-        self.org_mut(org)?.members.retain(|m| *m != user_id);
+        let account = self.org_mut(org)?;
+        account.members.retain(|m| *m != user_id);
+        account.admins.retain(|m| *m != user_id);
+        account.invited.remove(&user_id);
+        Ok(())
+    }
+
+    /// Makes an active member an owner (`admin`) or a plain member.
+    pub fn set_org_role(&mut self, org: &str, user: &str, role: OrgRole) -> Result<(), WorldError> {
+        let user_id = self.user_id(user)?;
+        let account = self.org_mut(org)?;
+        if !account.members.contains(&user_id) {
+            return Err(WorldError::Invalid(format!("{user} is not a member of {org}")));
+        }
+        account.admins.retain(|m| *m != user_id);
+        if role == OrgRole::Admin {
+            account.admins.push(user_id);
+        }
+        Ok(())
+    }
+
+    /// Invites a user who is not a member yet: a `pending` membership.
+    pub fn invite_org_member(&mut self, org: &str, user: &str, role: OrgRole) -> Result<(), WorldError> {
+        let user_id = self.user_id(user)?;
+        let account = self.org_mut(org)?;
+        if account.members.contains(&user_id) {
+            return Err(WorldError::Invalid(format!("{user} is already a member of {org}")));
+        }
+        account.invited.insert(user_id, role);
+        Ok(())
+    }
+
+    /// Gives `user` `permission` on one repository (`pull`, `triage`,
+    /// `push`, `maintain`, `admin`), or takes it away with `None`.
+    pub fn set_collaborator(
+        &mut self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+        permission: Option<&str>,
+    ) -> Result<(), WorldError> {
+        let user_id = self.user_id(user)?;
+        if permission.is_some_and(|p| collaborator_rank(p).is_none()) {
+            return Err(WorldError::Invalid(format!(
+                "bad collaborator permission {permission:?}"
+            )));
+        }
+        let owner_id = self.account_id(owner)?;
+        let id = self
+            .repo_by_name(owner_id, repo)
+            .map(|r| r.id)
+            .ok_or_else(|| not_found("repository", format!("{owner}/{repo}")))?;
+        let collaborators = &mut self
+            .repos
+            .get_mut(&id)
+            .expect("repository id just looked up")
+            .collaborators;
+        match permission {
+            Some(p) => collaborators.insert(user_id, p.to_owned()),
+            None => collaborators.remove(&user_id),
+        };
         Ok(())
     }
 

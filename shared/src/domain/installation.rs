@@ -36,3 +36,13 @@ impl Installation {
         self.account_login.eq_ignore_ascii_case(login)
     }
 }
+
+/// A user's membership of the organisation an installation is on, as
+/// GitHub's membership API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgMembership {
+    /// `role: admin`: an owner of the organisation.
+    pub admin: bool,
+    /// `state: active`, not an invitation still pending.
+    pub active: bool,
+}

@@ -12,4 +12,4 @@ pub mod tokens;
 
 pub use caller::Caller;
 pub use ids::{AccountId, GitHubUserId, InstallationId, UserId};
-pub use installation::{Installation, InstallationStatus};
+pub use installation::{Installation, InstallationStatus, OrgMembership};

@@ -2,9 +2,57 @@
 //! facts the services gather. Each returns the error the caller should see.
 
 use super::caller::Caller;
-use super::ids::AccountId;
-use super::installation::{Installation, InstallationStatus};
+use super::ids::{AccountId, GitHubUserId};
+use super::installation::{Installation, InstallationStatus, OrgMembership};
 use crate::error::Error;
+
+/// Who may link an installation to a team (`LINK_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPolicy {
+    /// The installation's owner: the user of a personal installation, an
+    /// active owner (`admin`) of an organisation's.
+    Admin,
+    /// Anyone GitHub lists the installation to: explicit access to any one
+    /// of its repositories is enough (an outside collaborator too).
+    Access,
+}
+
+impl LinkPolicy {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "admin" => Some(Self::Admin),
+            "access" => Some(Self::Access),
+            _ => None,
+        }
+    }
+}
+
+/// Under [`LinkPolicy::Admin`], the linking GitHub user must own the
+/// installation's account: be that user, for a personal installation, or
+/// an active admin of the organisation (`membership`, `None` when GitHub
+/// says they are not a member).
+pub fn require_installation_admin(
+    installation: &Installation,
+    user: GitHubUserId,
+    membership: Option<OrgMembership>,
+) -> Result<(), Error> {
+    let owner = if installation.is_organization() {
+        membership.is_some_and(|m| m.admin && m.active)
+    } else {
+        installation.account_id == user.0
+    };
+    if owner {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "installation_admin_required",
+            format!(
+                "only {} can link its installation: its own user, or an owner of the organization",
+                installation.account_login
+            ),
+        ))
+    }
+}
 
 /// Frontend routes on an account: the caller's JWT must list it.
 pub fn require_member(caller: &Caller, account: &AccountId) -> Result<(), Error> {
@@ -89,6 +137,30 @@ mod tests {
             require_can_link(&caller("team"), &team, false).unwrap_err().code(),
             "installation_not_accessible"
         );
+    }
+
+    #[test]
+    fn the_admin_rule_wants_the_personal_accounts_user_or_an_active_org_owner() {
+        let mut org = installation(InstallationStatus::Active);
+        let me = GitHubUserId(7);
+        let membership = |admin, active| Some(OrgMembership { admin, active });
+        assert!(require_installation_admin(&org, me, membership(true, true)).is_ok());
+        for refused in [
+            None,
+            membership(false, true),
+            membership(true, false),
+            membership(false, false),
+        ] {
+            assert_eq!(
+                require_installation_admin(&org, me, refused).unwrap_err().code(),
+                "installation_admin_required"
+            );
+        }
+        org.account_type = "User".into();
+        org.account_id = 7;
+        assert!(require_installation_admin(&org, me, None).is_ok());
+        org.account_id = 8;
+        assert!(require_installation_admin(&org, me, membership(true, true)).is_err());
     }
 
     #[test]

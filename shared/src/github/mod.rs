@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, UserTokens};
-use crate::domain::{GitHubUserId, Installation, InstallationId};
+use crate::domain::{GitHubUserId, Installation, InstallationId, OrgMembership};
 use crate::secret::AppCredentials;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,10 @@ pub trait GitHub: Send + Sync {
     async fn user(&self, user_token: &SecretString) -> GitHubResult<GitHubUser>;
     /// Every installation of the app the user can reach, all pages.
     async fn user_installations(&self, user_token: &SecretString) -> GitHubResult<Vec<Installation>>;
+    /// The user's own membership of organisation `org` (`None`: not a
+    /// member). GitHub answers 403 when the app lacks the organisation's
+    /// `members` permission.
+    async fn org_membership(&self, user_token: &SecretString, org: &str) -> GitHubResult<Option<OrgMembership>>;
     async fn create_installation_token(
         &self,
         app: &AppCredentials,

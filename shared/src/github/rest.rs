@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::deadline::DeadlineReached;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, UserTokens};
-use crate::domain::{GitHubUserId, Installation, InstallationId};
+use crate::domain::{GitHubUserId, Installation, InstallationId, OrgMembership};
 use crate::secret::AppCredentials;
 
 const API_VERSION: &str = "2022-11-28";
@@ -335,6 +335,20 @@ impl GitHub for RestClient {
             }
         }
         Err(GitHubError::Decode("GET /user/installations (too many pages)"))
+    }
+
+    async fn org_membership(&self, user_token: &SecretString, org: &str) -> GitHubResult<Option<OrgMembership>> {
+        let url = self.api_url(["user", "memberships", "orgs", org])?;
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.get(url.clone()).header("authorization", bearer(user_token))
+            })
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let membership: MembershipObject = parse(resp, "GET /user/memberships/orgs/{org}").await?;
+        Ok(Some(membership.to_domain()))
     }
 
     async fn create_installation_token(

@@ -62,6 +62,22 @@ impl InstallationObject {
     }
 }
 
+/// `GET /user/memberships/orgs/{org}`.
+#[derive(Deserialize)]
+pub(super) struct MembershipObject {
+    pub state: String,
+    pub role: String,
+}
+
+impl MembershipObject {
+    pub fn to_domain(&self) -> crate::domain::OrgMembership {
+        crate::domain::OrgMembership {
+            admin: self.role == "admin",
+            active: self.state == "active",
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct UserInstallationsPage {
     pub installations: Vec<InstallationObject>,

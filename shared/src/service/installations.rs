@@ -7,7 +7,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::connection::{fresh_tokens, user_token_error};
-use crate::domain::{policy, AccountId, Caller, Installation, InstallationId, InstallationStatus};
+use crate::domain::policy::LinkPolicy;
+use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId, InstallationStatus};
 use crate::error::{Error, Result};
 use crate::store::Upsert;
 use crate::App;
@@ -111,8 +112,9 @@ pub struct LinkView {
 pub async fn link(app: &App, caller: &Caller, account: AccountId, id: InstallationId) -> Result<LinkView> {
     // Membership first: it costs nothing and spares GitHub a call.
     policy::require_member(caller, &account)?;
-    let (_, tokens) = fresh_tokens(app, &caller.user).await?;
-    let installation = link_confirmed(app, caller, &account, id, &tokens.access_token).await?;
+    let (connection, tokens) = fresh_tokens(app, &caller.user).await?;
+    let github_user = connection.github_user_id;
+    let installation = link_confirmed(app, caller, &account, id, (github_user, &tokens.access_token)).await?;
     Ok(LinkView {
         account_id: account,
         installation_id: id,
@@ -122,13 +124,15 @@ pub async fn link(app: &App, caller: &Caller, account: AccountId, id: Installati
 }
 
 /// Links `id` to `account` once the user's own token shows the installation
-/// among those it reaches: the one rule both linking paths share.
+/// among those it reaches and, under `LINK_POLICY=admin`, that the user
+/// has authority over it (see [`require_authority`]): the one rule both
+/// linking paths share.
 pub(crate) async fn link_confirmed(
     app: &App,
     caller: &Caller,
     account: &AccountId,
     id: InstallationId,
-    user_token: &SecretString,
+    (github_user, user_token): (GitHubUserId, &SecretString),
 ) -> Result<Installation> {
     let reachable = app
         .github
@@ -138,6 +142,9 @@ pub(crate) async fn link_confirmed(
     let installation = reachable.into_iter().find(|i| i.id == id);
     policy::require_can_link(caller, account, installation.is_some())?;
     let installation = installation.expect("checked by require_can_link");
+    if app.config.link_policy == LinkPolicy::Admin {
+        require_authority(app, &installation, github_user, user_token).await?;
+    }
     if app.store.link(account, &installation).await? == Upsert::Gone {
         return Err(Error::not_found(
             "installation_deleted",
@@ -145,6 +152,37 @@ pub(crate) async fn link_confirmed(
         ));
     }
     Ok(installation)
+}
+
+/// GitHub lists an installation to anyone with access to one of its
+/// repositories, an outside collaborator included: that is visibility, not
+/// authority. The owner of a personal installation, or an active admin of
+/// the organisation (GitHub's membership API, with the user's own token),
+/// may link it.
+async fn require_authority(
+    app: &App,
+    installation: &Installation,
+    github_user: GitHubUserId,
+    user_token: &SecretString,
+) -> Result<()> {
+    let membership = if installation.is_organization() {
+        match app.github.org_membership(user_token, &installation.account_login).await {
+            Ok(membership) => membership,
+            Err(e) if e.status() == Some(403) => {
+                tracing::warn!(error = %e, "GitHub refused to show an organisation membership");
+                return Err(Error::forbidden(
+                    "app_permission_missing",
+                    "checking that you own the organization needs the GitHub App's \"Members\" \
+                     organization permission (read), which this installation does not grant \
+                     (LINK_POLICY=admin)",
+                ));
+            }
+            Err(e) => return Err(user_token_error(e)),
+        }
+    } else {
+        None
+    };
+    policy::require_installation_admin(installation, github_user, membership)
 }
 
 pub async fn unlink(app: &App, caller: &Caller, account: AccountId, id: InstallationId) -> Result<LinkView> {

@@ -177,7 +177,7 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
 
     let linked_installation = match (installation_id, state.account) {
         (Some(id), Some(account)) => {
-            let installation = link_confirmed(app, caller, &account, id, &access_token).await?;
+            let installation = link_confirmed(app, caller, &account, id, (user.id, &access_token)).await?;
             Some(LinkedInstallation {
                 account_id: account,
                 installation: InstallationView::from(&installation),

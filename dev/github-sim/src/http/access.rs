@@ -3,8 +3,9 @@
 //! - an installation token reaches its installation's repositories, narrowed
 //!   by the token's own repository scope, with the token's permissions, and
 //!   can read (never write) any public repository;
-//! - a user token can push where the user owns the repository or belongs to
-//!   the owning organisation, and read public repositories;
+//! - a user token can push where the user owns the repository, belongs to
+//!   the owning organisation or is a collaborator with `push` or more, read
+//!   where they are any collaborator, and read public repositories;
 //! - nobody can read public repositories.
 //!
 //! Private repositories the caller cannot see are 404, as GitHub hides them.
@@ -19,7 +20,7 @@ use super::{bearer, gh_error};
 use crate::git::Signature;
 use crate::repos::account_signature;
 use crate::state::State as SimState;
-use crate::world::{permission_rank, Repo};
+use crate::world::{collaborator_rank, permission_rank, Repo};
 use crate::SimConfig;
 
 pub(crate) const NOT_ACCESSIBLE: &str = "Resource not accessible by integration";
@@ -119,9 +120,13 @@ pub(crate) fn repo_access(
         Caller::Anonymous => Err(requires_authentication()),
         Caller::User(user_id) => {
             let owner = st.world.accounts.get(&repo.owner_id);
-            let can_push = repo.owner_id == *user_id || owner.is_some_and(|o| o.members.contains(user_id));
+            let collaborator = repo.collaborators.get(user_id).and_then(|p| collaborator_rank(p));
+            let can_push = repo.owner_id == *user_id
+                || owner.is_some_and(|o| o.members.contains(user_id))
+                || collaborator.is_some_and(|rank| rank >= collaborator_rank("push").unwrap_or(u8::MAX));
+            let can_read = can_push || public_read || (access == Access::Read && collaborator.is_some());
             // GitHub answers 404 rather than 403 when a user lacks push access.
-            (can_push || public_read).then_some(repo.id).ok_or_else(not_found)
+            can_read.then_some(repo.id).ok_or_else(not_found)
         }
         Caller::Installation(ic) => {
             if public_read {

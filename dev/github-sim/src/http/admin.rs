@@ -102,7 +102,14 @@ fn orgs_section(st: &SimState) -> String {
         .values()
         .filter(|a| a.kind == AccountKind::Organization)
     {
-        let members: Vec<String> = org.members.iter().map(|m| escape(&login_of(st, *m))).collect();
+        let members: Vec<String> = org
+            .members
+            .iter()
+            .map(|m| {
+                let role = if org.admins.contains(m) { " (owner)" } else { "" };
+                format!("{}{role}", escape(&login_of(st, *m)))
+            })
+            .collect();
         rows.push_str(&format!(
             "<tr data-org=\"{l}\"><td>{l}</td><td>{}</td><td>{}</td></tr>",
             org.id,

@@ -110,9 +110,11 @@ impl NewFault {
             )),
             "lose_answer" => FaultKind::LoseAnswer,
             "oauth_error" => FaultKind::OAuthError(self.error.ok_or("kind \"oauth_error\" needs an error")?),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown kind {other:?}: use \"status\", \"rate_limit\", \"delay\", \"lose_answer\" or \"oauth_error\""
-            )),
+            ))
+            }
         };
         Fault {
             method: self.method,

@@ -18,8 +18,11 @@ use super::Sim;
 use crate::state::State as SimState;
 use crate::world::{Account, AccountKind, RepoSelection, WorldError};
 
-/// What a fresh installation may do; the broker needs these.
+/// What a fresh installation may do; the broker needs these (`members`:
+/// to check, under its default link policy, that the linking user owns an
+/// organisation).
 const DEFAULT_PERMISSIONS: &[(&str, &str)] = &[
+    ("members", "read"),
     ("metadata", "read"),
     ("contents", "write"),
     ("administration", "write"),

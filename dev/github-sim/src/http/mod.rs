@@ -12,6 +12,7 @@ mod admin;
 mod app;
 mod control;
 mod control_hooks;
+mod control_people;
 mod control_repos;
 mod faults;
 mod git;
@@ -55,6 +56,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/applications/{client_id}/token", delete(oauth::delete_token))
         .route("/user", get(user::me))
         .route("/user/installations", get(user::installations))
+        .route("/user/memberships/orgs/{org}", get(user::org_membership))
         .route("/app", get(app::get_app))
         .route("/app/installations", get(app::list_installations))
         .route("/app/installations/{id}", get(app::get_installation))
@@ -76,6 +78,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .merge(control::routes())
         .merge(control_repos::routes())
+        .merge(control_people::routes())
         .merge(control_hooks::routes())
         .merge(admin::routes())
         .fallback(not_found)

@@ -1,9 +1,10 @@
-//! Endpoints authenticated by a user access token (`ghu_…`): `GET /user` and
-//! the paginated `GET /user/installations`.
+//! Endpoints authenticated by a user access token (`ghu_…`): `GET /user`,
+//! the paginated `GET /user/installations` and
+//! `GET /user/memberships/orgs/{org}`.
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::LINK;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -83,4 +84,43 @@ pub(crate) async fn installations(
         }
     }
     resp
+}
+
+/// `GET /user/memberships/orgs/{org}`: the caller's own membership, active
+/// or pending, with its role. A user token acts only where the app is
+/// installed, within the app's permissions: without the organisation's
+/// `members` permission GitHub refuses with 403. Not a member: 404.
+pub(crate) async fn org_membership(State(sim): Sim, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    let st = sim.lock();
+    let user_id = match authenticate(&st, &headers) {
+        Ok(id) => id,
+        Err(resp) => return resp,
+    };
+    let not_found = || gh_error(StatusCode::NOT_FOUND, "Not Found");
+    let Some(org) = st
+        .world
+        .account_by_login(&org)
+        .filter(|a| a.kind == crate::world::AccountKind::Organization)
+    else {
+        return not_found();
+    };
+    let readable = st.world.installations.values().any(|i| {
+        i.account_id == org.id
+            && i.permissions
+                .get("members")
+                .and_then(|l| crate::world::permission_rank(l))
+                .is_some()
+    });
+    if !readable {
+        return gh_error(StatusCode::FORBIDDEN, super::access::NOT_ACCESSIBLE);
+    }
+    let Some((role, state)) = org.membership(user_id) else {
+        return not_found();
+    };
+    let base = base_url(&headers, &sim);
+    let user = &st.world.accounts[&user_id];
+    json_response(
+        StatusCode::OK,
+        shapes::org_membership(org, user, role.as_str(), state, &base),
+    )
 }

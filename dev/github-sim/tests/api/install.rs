@@ -94,7 +94,7 @@ async fn install_form_redirects_to_the_callback_with_a_code_for_the_installer() 
     assert_eq!(mine["installations"][0]["repository_selection"], "selected");
     assert_eq!(
         mine["installations"][0]["permissions"],
-        json!({"metadata": "read", "contents": "write", "administration": "write", "issues": "write"})
+        json!({"members": "read", "metadata": "read", "contents": "write", "administration": "write", "issues": "write"})
     );
 
     // Installing again on the same account updates it.

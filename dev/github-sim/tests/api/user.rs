@@ -127,3 +127,83 @@ async fn user_endpoint_rejects_bad_tokens_and_follows_renames() {
     sim.set_clock_offset(28_800);
     assert_eq!(get(&sim, "/user", &token).await.0, 401);
 }
+
+async fn token_of(sim: &github_sim::GitHubSim, user: &str) -> String {
+    login(sim, user).await["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_outside_collaborator_on_one_repository_sees_the_whole_installation() {
+    let sim = sim().await;
+    sim.add_user("octocat");
+    sim.add_user("outsider");
+    sim.add_org("octo-org", &["octocat"]);
+    sim.add_repo("octo-org", "web", true);
+    sim.add_repo("octo-org", "api", true);
+    let installation = sim.install("octo-org", RepoSelection::All, &[("contents", "write")]);
+    let outsider = token_of(&sim, "outsider").await;
+    assert_eq!(get(&sim, "/user/installations", &outsider).await.1["total_count"], 0);
+
+    sim.add_collaborator("octo-org", "web", "outsider", "push");
+
+    let (_, body, _) = get(&sim, "/user/installations", &outsider).await;
+    assert_eq!(body["total_count"], 1);
+    assert_eq!(body["installations"][0]["id"], installation);
+    assert_eq!(get(&sim, "/repos/octo-org/web", &outsider).await.0, 200);
+    assert_eq!(
+        get(&sim, "/repos/octo-org/api", &outsider).await.0,
+        404,
+        "only that repository"
+    );
+    sim.remove_collaborator("octo-org", "web", "outsider");
+    assert_eq!(get(&sim, "/user/installations", &outsider).await.1["total_count"], 0);
+}
+
+#[tokio::test]
+async fn a_users_org_membership_shows_its_role_and_state_as_github_does() {
+    let sim = sim().await;
+    sim.add_user("owner");
+    sim.add_user("member");
+    sim.add_user("invitee");
+    sim.add_user("stranger");
+    sim.add_org("octo-org", &["owner", "member"]);
+    sim.invite_org_member("octo-org", "invitee", github_sim::OrgRole::Admin);
+    sim.install("octo-org", RepoSelection::All, &[("members", "read")]);
+    let path = "/user/memberships/orgs/octo-org";
+
+    let (status, owner, _) = get(&sim, path, &token_of(&sim, "owner").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (owner["state"].as_str(), owner["role"].as_str()),
+        (Some("active"), Some("admin"))
+    );
+    assert_eq!(owner["organization"]["login"], "octo-org");
+    assert_eq!(owner["user"]["login"], "owner");
+    let (_, member, _) = get(&sim, path, &token_of(&sim, "member").await).await;
+    assert_eq!(member["role"], "member");
+    let (_, invitee, _) = get(&sim, path, &token_of(&sim, "invitee").await).await;
+    assert_eq!(
+        (invitee["state"].as_str(), invitee["role"].as_str()),
+        (Some("pending"), Some("admin"))
+    );
+    let (status, body, _) = get(&sim, path, &token_of(&sim, "stranger").await).await;
+    assert_eq!(status, 404);
+    assert_gh_error(&body, 404, "Not Found");
+
+    sim.set_org_role("octo-org", "owner", github_sim::OrgRole::Member);
+    let (_, demoted, _) = get(&sim, path, &token_of(&sim, "owner").await).await;
+    assert_eq!(demoted["role"], "member");
+}
+
+#[tokio::test]
+async fn an_org_membership_needs_the_apps_members_permission() {
+    let sim = sim().await;
+    sim.add_user("owner");
+    sim.add_org("octo-org", &["owner"]);
+    sim.install("octo-org", RepoSelection::All, &[("contents", "read")]);
+
+    let (status, body, _) = get(&sim, "/user/memberships/orgs/octo-org", &token_of(&sim, "owner").await).await;
+
+    assert_eq!(status, 403);
+    assert_gh_error(&body, 403, "Resource not accessible by integration");
+}
