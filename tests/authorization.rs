@@ -217,6 +217,7 @@ async fn no_token_for_an_unlinked_installation() {
 #[tokio::test]
 async fn no_token_for_a_suspended_installation() {
     let (app, _, installation) = linked_world().await;
+    app.sim.suspend(installation);
     let mut payload = crate::helpers::fixtures::webhook("installation.suspend");
     payload = crate::helpers::fixtures::about(payload, installation, "octo-org", 1);
     assert_eq!(

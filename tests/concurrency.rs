@@ -85,7 +85,9 @@ async fn sixteen_concurrent_vends_of_one_installation_and_scope_mint_one_token()
 async fn one_delivery_sent_ten_times_at_once_is_applied_once() {
     let app = TestApp::spawn().await;
     let containers = containers(&app, 5).await;
-    let payload = webhook("installation.created");
+    let octocat = app.sim.add_user("octocat");
+    let installation = app.sim.install("octocat", RepoSelection::All, &[("contents", "read")]);
+    let payload = about(webhook("installation.created"), installation, "octocat", octocat);
     let id = delivery();
 
     let responses = join_all((0..10).map(|i| containers[i % 5].webhook("installation", &id, &payload))).await;

@@ -15,6 +15,7 @@ mod installations;
 mod link_authority;
 mod oauth;
 mod openapi;
+mod out_of_order;
 mod races;
 mod refresh;
 mod repos;

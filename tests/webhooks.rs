@@ -1,4 +1,6 @@
 //! The webhook function, fed GitHub's real payloads signed as GitHub signs.
+//! An installation event is a cue to read the installation from GitHub, so
+//! each test first changes it on the simulator, then delivers the event.
 
 use broker::domain::{InstallationId, InstallationStatus};
 use github_sim::{Counter, RepoSelection};
@@ -43,18 +45,31 @@ fn org_event(name: &str, installation: u64) -> Value {
     payload
 }
 
+/// Codertocat, as in GitHub's example payload, with the app installed on
+/// one selected repository: the installation's id and the payload of its
+/// `created` event.
+async fn codertocat(app: &TestApp) -> (u64, Value) {
+    let account = app.sim.add_user("Codertocat");
+    app.sim.add_repo("Codertocat", "Hello-World", false);
+    let id = app.sim.install(
+        "Codertocat",
+        RepoSelection::Selected(vec!["Hello-World".into()]),
+        &[("contents", "write"), ("metadata", "read")],
+    );
+    (id, about(webhook("installation.created"), id, "Codertocat", account))
+}
+
 #[tokio::test]
 async fn installation_created_stores_account_selection_and_permissions() {
     let app = TestApp::spawn().await;
+    let (id, created) = codertocat(&app).await;
 
-    let response = app
-        .webhook("installation", &delivery(), &webhook("installation.created"))
-        .await;
+    let response = app.webhook("installation", &delivery(), &created).await;
 
     assert_eq!(response.status, 200, "{:?}", response.body);
-    let installation = stored(&app, 957387).await.expect("stored");
+    let installation = stored(&app, id).await.expect("stored");
     assert_eq!(installation.account_login, "Codertocat");
-    assert_eq!(installation.account_id, 21031067);
+    assert_eq!(installation.account_id, created["installation"]["account"]["id"]);
     assert_eq!(installation.account_type, "User");
     assert_eq!(installation.repository_selection, "selected");
     assert_eq!(installation.permissions["contents"], "write");
@@ -113,6 +128,7 @@ async fn installation_deleted_removes_it_every_link_and_every_cached_token_for_g
 async fn suspend_and_unsuspend_switch_the_status_and_vending() {
     let (app, alice, installation) = linked_world().await;
 
+    app.sim.suspend(installation);
     app.webhook(
         "installation",
         &delivery(),
@@ -123,6 +139,7 @@ async fn suspend_and_unsuspend_switch_the_status_and_vending() {
         .frontend(&alice, "GET", "/accounts/team-a/installations", None)
         .await;
     let refused = app.vend("team-a", installation, json!({})).await;
+    app.sim.unsuspend(installation);
     app.webhook(
         "installation",
         &delivery(),
@@ -143,6 +160,10 @@ async fn suspend_and_unsuspend_switch_the_status_and_vending() {
 async fn new_permissions_accepted_updates_permissions_and_drops_cached_tokens() {
     let (app, _, installation) = linked_world().await;
     let before = app.vend("team-a", installation, json!({})).await;
+    app.sim.set_installation_permissions(
+        installation,
+        &[("members", "read"), ("contents", "write"), ("administration", "write")],
+    );
 
     let response = app
         .webhook(
@@ -168,6 +189,9 @@ async fn new_permissions_accepted_updates_permissions_and_drops_cached_tokens() 
 async fn repositories_added_or_removed_update_the_selection_and_drop_cached_tokens() {
     for name in ["installation_repositories.added", "installation_repositories.removed"] {
         let (app, _, installation) = linked_world().await;
+        app.sim.add_repo("octo-org", "web", false);
+        app.sim
+            .set_installation_repositories(installation, RepoSelection::Selected(vec!["web".into()]));
 
         let response = app
             .webhook("installation_repositories", &delivery(), &org_event(name, installation))
@@ -192,6 +216,7 @@ async fn repositories_added_or_removed_update_the_selection_and_drop_cached_toke
 #[tokio::test]
 async fn installation_target_renamed_updates_the_login_the_owner_route_uses() {
     let (app, _, installation) = linked_world().await;
+    app.sim.rename_account("octo-org", "octo-renamed");
     let mut payload = webhook("installation_target.renamed");
     payload["installation"]["id"] = installation.into();
     payload["account"]["login"] = "octo-renamed".into();
@@ -244,6 +269,7 @@ async fn a_redelivered_delivery_is_acknowledged_and_not_applied_again() {
         &org_event("installation.unsuspend", installation),
     )
     .await;
+    app.sim.suspend(installation);
     app.webhook(
         "installation",
         &delivery(),
@@ -373,7 +399,8 @@ async fn missing_event_or_delivery_headers_are_400() {
 #[tokio::test]
 async fn a_base64_encoded_body_is_verified_on_its_decoded_bytes() {
     let app = TestApp::spawn().await;
-    let body = serde_json::to_vec(&webhook("installation.created")).unwrap();
+    let (id, created) = codertocat(&app).await;
+    let body = serde_json::to_vec(&created).unwrap();
     let signature = broker::crypto::signature::sign(WEBHOOK_SECRET, &body);
     let mut event = crate::helpers::events::event(
         "POST",
@@ -393,5 +420,5 @@ async fn a_base64_encoded_body_is_verified_on_its_decoded_bytes() {
     let response = app.send(broker::api::Function::Webhook, event).await;
 
     assert_eq!(response.status, 200, "{:?}", response.body);
-    assert!(stored(&app, 957387).await.is_some());
+    assert!(stored(&app, id).await.is_some());
 }

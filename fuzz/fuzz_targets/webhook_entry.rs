@@ -7,6 +7,10 @@
 //! event planning and the store; the rest are missing, forged, truncated or
 //! bit-flipped signatures, which must never get further than a 401.
 //!
+//! An installation event makes the broker read the installation from
+//! GitHub: here the GitHub simulator, with two installations (ids 5000 and
+//! 5001); any other id is one GitHub no longer knows.
+//!
 //! Input layout (so seeds are a 4-byte prefix and a GitHub payload): one byte
 //! for the signature's kind, one each for the event and delivery headers, one
 //! for flags, then the body. Kinds that need more bytes take them right after.
@@ -27,6 +31,7 @@ use broker::github::rest::RestClient;
 use broker::secret::{SecretCache, SecretSource, StaticSecret};
 use broker::store::embedded::EmbeddedStore;
 use broker::App;
+use github_sim::{GitHubSim, RepoSelection, SimConfig};
 use http::{HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
@@ -155,6 +160,8 @@ impl<'a> Arbitrary<'a> for Delivery<'a> {
 struct Harness {
     runtime: tokio::runtime::Runtime,
     service: Service,
+    /// Serves while the runtime runs a case: kept for the process's life.
+    _github: GitHubSim,
 }
 
 fn harness() -> &'static Harness {
@@ -164,15 +171,32 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let service = runtime.block_on(webhook_service());
-        Harness { runtime, service }
+        let (service, github) = runtime.block_on(webhook_service());
+        Harness {
+            runtime,
+            service,
+            _github: github,
+        }
     })
 }
 
-async fn webhook_service() -> Service {
-    // Port 9 (discard) refuses connections: the webhook path must never call GitHub.
-    let vars = |name: &str| match name {
-        "GITHUB_API_URL" | "GITHUB_WEB_URL" => Some("http://127.0.0.1:9".to_owned()),
+async fn webhook_service() -> (Service, GitHubSim) {
+    let sim = GitHubSim::start(SimConfig::new(
+        1,
+        "fuzz-app",
+        "Iv1.fuzz",
+        "fuzz-client-secret",
+        include_str!("../../tests/fixtures/keys/app-key.pub.pem"),
+    ))
+    .await
+    .expect("GitHub simulator");
+    sim.add_user("octocat");
+    sim.add_org("octo-org", &["octocat"]);
+    sim.install("octocat", RepoSelection::All, &[("contents", "read")]);
+    sim.install("octo-org", RepoSelection::All, &[("members", "read")]);
+    let github_url = sim.url();
+    let vars = move |name: &str| match name {
+        "GITHUB_API_URL" | "GITHUB_WEB_URL" => Some(github_url.clone()),
         _ => None,
     };
     let config = Config::from_lookup(vars).expect("config");
@@ -210,7 +234,7 @@ async fn webhook_service() -> Service {
     )
     .expect("HTTP client");
     let app = App::new(config, secrets, Arc::new(store), Arc::new(github), clock);
-    Service::new(Function::Webhook, app)
+    (Service::new(Function::Webhook, app), sim)
 }
 
 fn request(input: &Delivery) -> ApiGatewayV2httpRequest {

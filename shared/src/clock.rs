@@ -8,6 +8,19 @@ pub type UnixTime = i64;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> UnixTime;
+
+    /// Milliseconds since the Unix epoch, for ordering reads of GitHub that
+    /// are seconds apart or less.
+    fn now_millis(&self) -> i64 {
+        self.now() * 1000
+    }
+}
+
+fn system_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -15,10 +28,11 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> UnixTime {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default()
+        system_millis().div_euclid(1000)
+    }
+
+    fn now_millis(&self) -> i64 {
+        system_millis()
     }
 }
 
@@ -38,5 +52,9 @@ impl OffsetClock {
 impl Clock for OffsetClock {
     fn now(&self) -> UnixTime {
         SystemClock.now() + self.offset.load(Ordering::SeqCst)
+    }
+
+    fn now_millis(&self) -> i64 {
+        system_millis() + self.offset.load(Ordering::SeqCst) * 1000
     }
 }

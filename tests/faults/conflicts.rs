@@ -40,6 +40,7 @@ struct Suspend {
 async fn suspend_conflicting(times: u64) -> Suspend {
     let w = world().await;
     let id = delivery();
+    w.app.sim.suspend(w.installation);
     let suspend = about(webhook("installation.suspend"), w.installation, "octo-org", 1);
     w.proxy.inject(conflicts(times));
     let first = w.app.webhook("installation", &id, &suspend).await;

@@ -165,7 +165,10 @@ async fn a_mint_cut_short_by_the_deadline_frees_its_lease_for_the_next_vend() {
 #[tokio::test]
 async fn a_webhook_whose_dynamo_work_cannot_fit_fails_clearly_and_a_redelivery_applies_it() {
     let w = world().await;
-    let slow = budgeted(&w, 3).await;
+    // 4 s: room for the read of the installation from GitHub (an attempt
+    // needs 1 s and the 2.5 s reserve), then one DynamoDB attempt of 2 s,
+    // and no second one.
+    let slow = budgeted(&w, 4).await;
     let id = delivery();
     let mut accepted = about(
         webhook("installation.new_permissions_accepted"),
@@ -174,8 +177,11 @@ async fn a_webhook_whose_dynamo_work_cannot_fit_fails_clearly_and_a_redelivery_a
         1,
     );
     accepted["installation"]["permissions"] = json!({"contents": "read", "metadata": "read"});
+    w.app
+        .sim
+        .set_installation_permissions(w.installation, &[("contents", "read"), ("metadata", "read")]);
     // The delivery's one write (the installation's update and the delivery
-    // record) hangs past its 2 s attempt, and the 1 s left cannot fit a retry.
+    // record) hangs past its 2 s attempt, and the 2 s left cannot fit a retry.
     w.proxy.inject(
         dynamo_proxy::Fault::new("TransactWriteItems", DynamoFault::Delay(Duration::from_secs(3)))
             .body_contains("\"META\""),
@@ -202,7 +208,7 @@ async fn a_webhook_whose_dynamo_work_cannot_fit_fails_clearly_and_a_redelivery_a
         .is_some_and(|i| i.permissions.get("metadata").map(String::as_str) == Some("read"));
     let held = failed.error_code() == "deadline_exceeded" && consistent && applied && updated;
     outcome(
-        "DynamoDB hanging in a webhook with a 3 s budget",
+        "DynamoDB hanging in a webhook with a 4 s budget",
         held,
         "503 deadline_exceeded with no retry begun, the table consistent; after a redelivery the event is applied",
     );

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{scaled, storm};
 use crate::helpers::consistency::assert_consistent;
 use crate::helpers::containers::start_many;
-use crate::helpers::fixtures::{delivery, webhook};
+use crate::helpers::fixtures::{about, delivery, webhook};
 use crate::helpers::moto;
 use crate::helpers::reliability::record;
 use crate::helpers::{TestApp, User};
@@ -125,7 +125,9 @@ async fn a_duplicate_webhook_storm_over_four_processes_is_applied_once() {
         "race-webhook",
     )
     .await;
-    let payload = webhook("installation.created");
+    let octocat = app.sim.add_user("octocat");
+    let installation = app.sim.install("octocat", RepoSelection::All, &[("contents", "read")]);
+    let payload = about(webhook("installation.created"), installation, "octocat", octocat);
     let id = delivery();
     let n = scaled(50);
 

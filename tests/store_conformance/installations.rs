@@ -22,21 +22,75 @@ pub(super) async fn an_upserted_installation_reads_back(store: &dyn Store) {
     );
 }
 
-pub(super) async fn renaming_changes_the_login_and_an_unknown_installation_is_gone(store: &dyn Store) {
+pub(super) async fn a_read_older_than_the_one_applied_keeps_the_record_and_still_invalidates(store: &dyn Store) {
     let id = InstallationId(1);
-    assert_eq!(deliver(store, rename(id, "new-org")).await, Applied::Gone);
+    let mut suspended = installation(1);
+    suspended.status = InstallationStatus::Suspended;
     assert_eq!(
-        store.get_installation(id).await.unwrap(),
-        None,
-        "a rename creates nothing"
+        deliver(store, read_at(suspended.clone(), 2_000, false)).await,
+        Applied::Done
     );
-    deliver(store, upsert(installation(1))).await;
+    let token = mint(store, 1, "s", 5_000).await;
 
-    assert_eq!(deliver(store, rename(id, "new-org")).await, Applied::Done);
+    // An older read, from a delivery that came late: it may not unsuspend,
+    // rename back, or change permissions.
+    let older = read_at(renamed("old-login"), 1_999, false);
+    assert_eq!(deliver(store, older).await, Applied::Stale);
+    assert_eq!(store.get_installation(id).await.unwrap(), Some(suspended.clone()));
+    let cached = store.cached_token(id, "s", epoch(store, id).await).await.unwrap();
+    assert_same_installation_token(cached.unwrap().token.as_ref().unwrap(), &token);
+    // The same read again changes nothing either: equal is not newer.
+    assert_eq!(
+        deliver(store, read_at(installation(1), 2_000, false)).await,
+        Applied::Stale
+    );
 
-    let renamed = store.get_installation(id).await.unwrap().unwrap();
-    assert_eq!(renamed.account_login, "new-org");
-    assert_eq!(renamed.permissions, installation(1).permissions);
+    // A stale delivery that invalidates still invalidates.
+    assert_eq!(
+        deliver(store, read_at(installation(1), 1_500, true)).await,
+        Applied::Stale
+    );
+    assert_eq!(store.get_installation(id).await.unwrap(), Some(suspended));
+    let after = store.cached_token(id, "s", epoch(store, id).await).await.unwrap();
+    assert!(
+        after.and_then(|c| c.token).is_none(),
+        "no token cached before is served"
+    );
+
+    assert_eq!(
+        deliver(store, read_at(installation(1), 2_001, false)).await,
+        Applied::Done
+    );
+    assert_eq!(store.get_installation(id).await.unwrap(), Some(installation(1)));
+}
+
+pub(super) async fn a_link_writes_only_what_the_record_lacks(store: &dyn Store) {
+    let id = InstallationId(1);
+    let mut suspended = installation(1);
+    suspended.status = InstallationStatus::Suspended;
+    deliver(store, upsert(suspended.clone())).await;
+
+    // The linking user's view, older than the webhook's: still active.
+    assert_eq!(
+        store.link(&account("team-a"), &installation(1)).await.unwrap(),
+        Upsert::Written
+    );
+
+    assert_eq!(store.get_installation(id).await.unwrap(), Some(suspended));
+    assert_eq!(ids(&store.linked_installations(&account("team-a")).await.unwrap()), [1]);
+    // With no record yet, the link's view is what there is; any webhook's
+    // read replaces it.
+    store.link(&account("team-a"), &installation(2)).await.unwrap();
+    assert_eq!(
+        store.get_installation(InstallationId(2)).await.unwrap(),
+        Some(installation(2))
+    );
+    let webhook = Installation {
+        account_login: "x".into(),
+        ..installation(2)
+    };
+    assert_eq!(deliver(store, read_at(webhook.clone(), 1, false)).await, Applied::Done);
+    assert_eq!(store.get_installation(InstallationId(2)).await.unwrap(), Some(webhook));
 }
 
 pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(store: &dyn Store) {
@@ -54,7 +108,6 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     assert_eq!(store.get_installation(id).await.unwrap(), None);
     assert_eq!(deliver(store, upsert(installation(1))).await, Applied::Gone);
     assert_eq!(store.link(&c, &installation(1)).await.unwrap(), Upsert::Gone);
-    assert_eq!(deliver(store, rename(id, "x")).await, Applied::Gone);
     assert_eq!(store.get_installation(id).await.unwrap(), None, "still a tombstone");
     assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [2]);
     assert_eq!(ids(&store.linked_installations(&b).await.unwrap()), [0u64; 0]);
@@ -92,10 +145,12 @@ pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dy
             .unwrap(),
         [(a.clone(), InstallationId(1))]
     );
-    let mut renamed = installation(1);
-    renamed.account_login = "renamed".into();
-    assert_eq!(store.link(&a, &renamed).await.unwrap(), Upsert::Written);
-    assert_eq!(store.get_installation(InstallationId(1)).await.unwrap(), Some(renamed));
+    // A relink keeps the record: webhooks, not links, bring it up to date.
+    assert_eq!(store.link(&a, &renamed("renamed")).await.unwrap(), Upsert::Written);
+    assert_eq!(
+        store.get_installation(InstallationId(1)).await.unwrap(),
+        Some(installation(1))
+    );
 }
 
 pub(super) async fn unlink_says_whether_it_removed_a_link(store: &dyn Store) {

@@ -145,10 +145,7 @@ pub(super) async fn invalidating_tokens_hides_every_scope_of_that_installation_o
     let mut changed = installation(1);
     changed.repository_selection = "selected".into();
 
-    let invalidate = Change::Upsert {
-        installation: changed.clone(),
-        invalidate_tokens: true,
-    };
+    let invalidate = read_at(changed.clone(), next_read(), true);
     assert_eq!(deliver(store, invalidate).await, Applied::Done);
 
     let epoch = store
@@ -206,10 +203,7 @@ pub(super) async fn an_update_that_does_not_invalidate_keeps_the_cached_tokens(s
     let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();
 
     assert_same_installation_token(snapshot.cached.unwrap().token.as_ref().unwrap(), &token);
-    let invalidate = Change::Upsert {
-        installation: installation(1),
-        invalidate_tokens: true,
-    };
+    let invalidate = read_at(installation(1), next_read(), true);
     deliver(store, invalidate).await;
     store.link(&account("team-c"), &installation(1)).await.unwrap();
     let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();

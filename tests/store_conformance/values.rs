@@ -131,16 +131,40 @@ pub(super) async fn deliver(store: &dyn Store, change: Change) -> Applied {
     store.apply_delivery(&token_urlsafe(), 1_000, &change).await.unwrap()
 }
 
+/// The installation as a webhook read it from GitHub, each read later than
+/// the one before.
 pub(super) fn upsert(installation: Installation) -> Change {
+    read_at(installation, next_read(), false)
+}
+
+/// A time later than every read before it.
+pub(super) fn next_read() -> i64 {
+    static READS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_000_000);
+    READS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The installation's token epoch, as a vend would read it.
+pub(super) async fn epoch(store: &dyn Store, id: InstallationId) -> u64 {
+    store
+        .vend_snapshot(&account("any"), id, "none")
+        .await
+        .unwrap()
+        .token_epoch
+}
+
+/// The installation as read at `read_at` (Unix milliseconds).
+pub(super) fn read_at(installation: Installation, read_at: i64, invalidate_tokens: bool) -> Change {
     Change::Upsert {
         installation,
-        invalidate_tokens: false,
+        invalidate_tokens,
+        read_at,
     }
 }
 
-pub(super) fn rename(id: InstallationId, login: &str) -> Change {
-    Change::Rename {
-        id,
-        login: login.into(),
+/// Installation 1 on another login.
+pub(super) fn renamed(login: &str) -> Installation {
+    Installation {
+        account_login: login.into(),
+        ..installation(1)
     }
 }

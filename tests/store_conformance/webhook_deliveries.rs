@@ -25,9 +25,7 @@ pub(super) async fn a_delivery_is_applied_once_and_a_redelivery_changes_nothing(
 
 pub(super) async fn of_ten_concurrent_copies_of_a_delivery_exactly_one_applies(store: &dyn Store) {
     deliver(store, upsert(installation(1))).await;
-    let renames: Vec<_> = (0..10)
-        .map(|i| rename(InstallationId(1), &format!("org-{i}")))
-        .collect();
+    let renames: Vec<_> = (0..10).map(|i| upsert(renamed(&format!("org-{i}")))).collect();
 
     let applied = join_all(renames.iter().map(|r| store.apply_delivery("d", 1_000, r))).await;
 

@@ -23,6 +23,10 @@ pub enum FaultKind {
     /// depends on when the server notices the closed connection, so tests
     /// should not rely on either outcome.
     Delay(Duration),
+    /// Process the request normally, then wait this long before answering:
+    /// what it answers is as old as that (a read that a later change
+    /// overtakes in flight).
+    SlowAnswer(Duration),
     /// Process the request normally (state changes happen, e.g. a refresh
     /// token is consumed and a new pair issued), then throw the answer away
     /// and answer 502 instead: "the answer was lost".

@@ -59,7 +59,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultKind};
 pub use state::Counter;
-pub use webhooks::Delivery;
+pub use webhooks::{Delivery, HeldWebhook};
 pub use world::{OrgRole, RepoSelection};
 
 use state::{Shared, State};
@@ -138,8 +138,8 @@ impl Drop for ServerTask {
 ///   `PATCH …/git/refs/{ref}`, under `/repos/{owner}/{repo}`
 /// - `/_sim/…` control API mirroring the methods below; `GET /_sim/health`;
 ///   `POST /_sim/faults` (`{"method"?, "path_prefix", "kind": "status" |
-///   "rate_limit" | "delay" | "lose_answer", "status"?, "retry_after_seconds"?,
-///   "delay_ms"?, "times"}`), `DELETE /_sim/faults`,
+///   "rate_limit" | "delay" | "slow_answer" | "lose_answer" | "oauth_error",
+///   "status"?, "retry_after_seconds"?, "delay_ms"?, "error"?, "times"}`), `DELETE /_sim/faults`,
 ///   `GET /_sim/requests?method=M&path_prefix=P` (`{"count"}`),
 ///   `GET /_sim/repos/{o}/{r}/branch?name=B` (`{"head", "log"}`),
 ///   `GET /_sim/repos/{o}/{r}/file?branch=B&path=P` (`{"content"}`),

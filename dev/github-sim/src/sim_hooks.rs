@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::webhooks::Delivery;
+use crate::webhooks::{Delivery, HeldWebhook};
 use crate::GitHubSim;
 
 impl GitHubSim {
@@ -20,6 +20,19 @@ impl GitHubSim {
         let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         assert!(ok, "github-sim: webhook URL {url:?} is not an absolute http(s) URL");
         self.shared.lock().hooks.set_target(url, secret);
+    }
+
+    /// From now on every change GitHub reports to the App is kept, with its
+    /// delivery id and payload, instead of sent: a test then delivers them
+    /// itself, in any order, late or twice ([`GitHubSim::take_held_webhooks`]).
+    /// Held deliveries are not in [`GitHubSim::webhook_deliveries`].
+    pub fn hold_webhooks(&self) {
+        self.shared.lock().hooks.hold();
+    }
+
+    /// The deliveries held since the last call, in the order of the changes.
+    pub fn take_held_webhooks(&self) -> Vec<HeldWebhook> {
+        self.shared.lock().hooks.take_held()
     }
 
     /// Every webhook delivery so far, in the order the changes happened.

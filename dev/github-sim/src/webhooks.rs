@@ -117,6 +117,17 @@ struct Target {
     secret: String,
 }
 
+/// A delivery kept instead of sent ([`crate::GitHubSim::hold_webhooks`]),
+/// for a test to deliver itself, in any order and as often as it likes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldWebhook {
+    /// The `X-GitHub-Delivery` GUID.
+    pub id: String,
+    /// The `X-GitHub-Event` header.
+    pub event: String,
+    pub payload: Value,
+}
+
 struct Job {
     index: usize,
     url: String,
@@ -138,6 +149,8 @@ struct Fixed {
 /// know about the app, and the queue to the sending task.
 pub(crate) struct Hooks {
     target: Option<Target>,
+    /// `Some` while deliveries are held rather than sent.
+    held: Mutex<Option<Vec<HeldWebhook>>>,
     pub log: Arc<DeliveryLog>,
     tx: mpsc::UnboundedSender<Job>,
     /// For the installation objects inside payloads.
@@ -168,6 +181,7 @@ impl Hooks {
         let task = tokio::spawn(send_all(rx, log.clone(), fixed));
         let hooks = Hooks {
             target: None,
+            held: Mutex::new(None),
             log,
             tx,
             config,
@@ -189,12 +203,34 @@ impl Hooks {
 
     /// Whether changes are reported; payloads are only built when they are.
     pub fn enabled(&self) -> bool {
-        self.target.is_some()
+        self.target.is_some() || self.held_lock().is_some()
     }
 
-    /// Logs and queues one delivery of `payload` as `event`; nothing without
-    /// a target.
+    fn held_lock(&self) -> MutexGuard<'_, Option<Vec<HeldWebhook>>> {
+        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// From now on deliveries are kept, not sent.
+    pub fn hold(&self) {
+        self.held_lock().get_or_insert_with(Vec::new);
+    }
+
+    /// The deliveries held since the last call.
+    pub fn take_held(&self) -> Vec<HeldWebhook> {
+        self.held_lock().as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Logs and queues one delivery of `payload` as `event` (or keeps it,
+    /// while held); nothing without a target.
     pub fn emit(&self, event: &str, payload: &Value) {
+        if let Some(held) = self.held_lock().as_mut() {
+            held.push(HeldWebhook {
+                id: guid(),
+                event: event.to_owned(),
+                payload: payload.clone(),
+            });
+            return;
+        }
         let Some(target) = &self.target else {
             return;
         };

@@ -88,6 +88,9 @@ pub trait GitHub: Send + Sync {
         installation: InstallationId,
         scope: &TokenScope,
     ) -> GitHubResult<InstallationToken>;
+    /// The installation as GitHub has it now (`GET /app/installations/{id}`,
+    /// as the app); `None` when GitHub no longer knows it (deleted).
+    async fn installation(&self, app: &AppCredentials, id: InstallationId) -> GitHubResult<Option<Installation>>;
     /// The app's slug, for its install URL.
     async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String>;
     /// Revokes the user's whole grant for the app (and so all its tokens).

@@ -372,6 +372,26 @@ impl GitHub for RestClient {
         answer.into_token().ok_or(GitHubError::Decode("POST access_tokens"))
     }
 
+    async fn installation(&self, app: &AppCredentials, id: InstallationId) -> GitHubResult<Option<Installation>> {
+        let id = id.to_string();
+        let url = self.api_url(["app", "installations", &id])?;
+        let resp = self
+            .send_as_app(app, Replay::Safe, |jwt| {
+                self.http
+                    .get(url.clone())
+                    .header("authorization", format!("Bearer {jwt}"))
+            })
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let installation: InstallationObject = parse(resp, "GET /app/installations/{id}").await?;
+        installation
+            .to_domain()
+            .map(Some)
+            .ok_or(GitHubError::Decode("GET /app/installations/{id}"))
+    }
+
     async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String> {
         let url = self.api_url(["app"])?;
         let resp = self

@@ -1,14 +1,20 @@
-//! Applying verified webhook deliveries to the state: each event is first
-//! read into an [`Action`] (or ignored, storing nothing), then applied
-//! together with its delivery id in one atomic write, so a duplicate
-//! delivery is answered without doing anything again. Every change is also
-//! idempotent on its own.
+//! Applying verified webhook deliveries to the state. GitHub does not order
+//! deliveries, retries late and redelivers days later, and the payload
+//! alone cannot order two events (a `suspend` and the `unsuspend` after it
+//! may carry the same `updated_at`). So an installation event is only a
+//! cue: the installation is read from GitHub as it is now, and written with
+//! the time the read began; a write lands only over an older read. Whatever
+//! order deliveries come in, the record ends at GitHub's latest state.
+//!
+//! Each event is first read into an [`Action`] (or ignored, storing
+//! nothing), then applied together with its delivery id in one atomic
+//! write, so a duplicate delivery is answered without doing anything again.
 
 use serde::Deserialize;
 
-use crate::domain::{GitHubUserId, Installation, InstallationId};
+use crate::domain::{GitHubUserId, InstallationId};
 use crate::error::{Error, Result};
-use crate::github::types::{Account, InstallationObject};
+use crate::github::types::Account;
 use crate::store::{Applied, Change};
 use crate::App;
 
@@ -19,24 +25,35 @@ pub enum Outcome {
     Duplicate,
 }
 
+/// What the broker reads of a payload: which installation or which user an
+/// event is about, and the account GitHub's installation events carry (a
+/// payload without it is not one of GitHub's, and is refused).
 #[derive(Deserialize)]
 struct Payload {
     action: Option<String>,
-    installation: Option<InstallationObject>,
-    #[serde(default)]
-    repository_selection: Option<String>,
+    installation: Option<InstallationRef>,
     account: Option<Account>,
     sender: Option<Account>,
 }
 
-/// What an event asks of the state, and what the answer says was done.
+#[derive(Deserialize)]
+struct InstallationRef {
+    id: u64,
+    account: Option<Account>,
+}
+
+/// What an event asks of the state.
 enum Action {
-    Apply(Change, &'static str),
+    /// The installation changed on GitHub: read it and write what GitHub
+    /// says. `invalidate_tokens` when what its tokens reach changed.
+    Sync {
+        id: InstallationId,
+        invalidate_tokens: bool,
+    },
+    Delete(InstallationId),
     /// Becomes a [`Change::Disconnect`] of the users found connected.
     RevokeUser(GitHubUserId),
 }
-
-const UPDATED: &str = "installation updated";
 
 fn invalid(message: &str) -> Error {
     Error::bad_request("invalid_payload", message)
@@ -44,54 +61,36 @@ fn invalid(message: &str) -> Error {
 
 fn plan(event: &str, payload: Payload) -> Result<Option<Action>> {
     let action = payload.action.as_deref().unwrap_or("");
-    // GitHub's ids are positive: an id 0 would become a record (or a
-    // tombstone) that no installation can ever match.
-    if payload.installation.as_ref().is_some_and(|i| i.id == 0) {
-        return Err(invalid("installation id 0"));
-    }
-    let id = payload.installation.as_ref().map(|i| InstallationId(i.id));
-    let installation = |selection: Option<String>| -> Result<Installation> {
-        let mut i = payload
-            .installation
-            .as_ref()
-            .and_then(InstallationObject::to_domain)
-            .ok_or_else(|| invalid("installation without account"))?;
-        if let Some(selection) = selection {
-            i.repository_selection = selection;
+    let installation = || -> Result<InstallationId> {
+        match payload.installation.as_ref().map(|i| i.id) {
+            None => Err(invalid("installation event without an installation")),
+            // GitHub's ids are positive: an id 0 would become a record (or a
+            // tombstone) that no installation can ever match.
+            Some(0) => Err(invalid("installation id 0")),
+            Some(id) => Ok(InstallationId(id)),
         }
-        Ok(i)
+    };
+    let has_account = payload.installation.as_ref().is_some_and(|i| i.account.is_some());
+    let sync = |invalidate_tokens| -> Result<Action> {
+        let id = installation()?;
+        if !has_account {
+            return Err(invalid("installation without account"));
+        }
+        Ok(Action::Sync { id, invalidate_tokens })
     };
     Ok(Some(match (event, action) {
-        ("installation", "deleted") => Action::Apply(
-            Change::Delete {
-                id: id.ok_or_else(|| invalid("installation event without id"))?,
+        ("installation", "deleted") => Action::Delete(installation()?),
+        ("installation", "created" | "suspend" | "unsuspend") => sync(false)?,
+        ("installation", "new_permissions_accepted") => sync(true)?,
+        ("installation_repositories", "added" | "removed") => sync(true)?,
+        // Its installation carries only the id; the account is beside it.
+        ("installation_target", "renamed") => match payload.account {
+            Some(_) => Action::Sync {
+                id: installation()?,
+                invalidate_tokens: false,
             },
-            "installation deleted",
-        ),
-        ("installation", "created" | "suspend" | "unsuspend" | "new_permissions_accepted") => Action::Apply(
-            Change::Upsert {
-                installation: installation(None)?,
-                invalidate_tokens: action == "new_permissions_accepted",
-            },
-            UPDATED,
-        ),
-        ("installation_repositories", "added" | "removed") => Action::Apply(
-            Change::Upsert {
-                installation: installation(payload.repository_selection.clone())?,
-                invalidate_tokens: true,
-            },
-            UPDATED,
-        ),
-        ("installation_target", "renamed") => Action::Apply(
-            Change::Rename {
-                id: id.ok_or_else(|| invalid("installation_target without installation"))?,
-                login: payload
-                    .account
-                    .map(|a| a.login)
-                    .ok_or_else(|| invalid("installation_target without account"))?,
-            },
-            "installation account renamed",
-        ),
+            None => return Err(invalid("installation_target without account")),
+        },
         ("github_app_authorization", "revoked") => Action::RevokeUser(GitHubUserId(
             payload.sender.ok_or_else(|| invalid("revocation without sender"))?.id,
         )),
@@ -106,28 +105,39 @@ pub async fn apply(app: &App, delivery: &str, event: &str, body: &[u8]) -> Resul
     let Some(action) = plan(event, payload)? else {
         return Ok(Outcome::Ignored);
     };
-    let (change, what) = match action {
-        Action::Apply(change, what) => (change, what),
-        Action::RevokeUser(github_user) => (
-            Change::Disconnect {
-                users: app.store.users_of_github_user(github_user).await?,
-            },
-            "user authorization revoked",
-        ),
+    let change = match action {
+        Action::Sync { id, invalidate_tokens } => {
+            // The read's start orders it: whatever it sees happened by then.
+            let read_at = app.clock.now_millis();
+            let creds = app.secrets.current().await;
+            match app.github.installation(&creds, id).await? {
+                Some(installation) => Change::Upsert {
+                    installation,
+                    invalidate_tokens,
+                    read_at,
+                },
+                None => Change::Delete { id },
+            }
+        }
+        Action::Delete(id) => Change::Delete { id },
+        Action::RevokeUser(github_user) => Change::Disconnect {
+            users: app.store.users_of_github_user(github_user).await?,
+        },
     };
     // One atomic write applies the change and records the delivery: a
     // redelivery, or a copy racing this one, finds it done; a failure
     // leaves nothing done for GitHub's redelivery to redo.
     Ok(match app.store.apply_delivery(delivery, app.now(), &change).await? {
-        Applied::Done => Outcome::Applied(what),
+        Applied::Done => Outcome::Applied(match change {
+            Change::Upsert { .. } => "installation updated",
+            Change::Delete { .. } => "installation deleted",
+            Change::Disconnect { .. } => "user authorization revoked",
+        }),
+        Applied::Stale => Outcome::Applied("installation already up to date"),
         Applied::Duplicate => Outcome::Duplicate,
         Applied::Gone => {
-            tracing::info!(delivery, "event for an unknown or deleted installation ignored");
-            match change {
-                // As before: a rename of an unknown installation is no error.
-                Change::Rename { .. } => Outcome::Applied(what),
-                _ => Outcome::Applied("ignored: installation was deleted"),
-            }
+            tracing::info!(delivery, "event for a deleted installation ignored");
+            Outcome::Applied("ignored: installation was deleted")
         }
     })
 }

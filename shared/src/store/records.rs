@@ -69,15 +69,17 @@ pub enum Upsert {
 /// What a verified webhook delivery changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// Creates or updates the installation, unless it was deleted.
-    /// `invalidate_tokens` when what its tokens reach has changed
-    /// (permissions, repositories): no token cached before is served again.
+    /// The installation as GitHub showed it when asked at `read_at` (Unix
+    /// milliseconds): creates or replaces the record, unless it was deleted
+    /// or a read begun later was applied already (deliveries come in any
+    /// order; the latest read is GitHub's latest state). `invalidate_tokens`
+    /// when what its tokens reach has changed (permissions, repositories):
+    /// no token cached before is served again, even from a stale delivery.
     Upsert {
         installation: Installation,
         invalidate_tokens: bool,
+        read_at: i64,
     },
-    /// The installation's account was renamed (nothing if it is unknown).
-    Rename { id: InstallationId, login: String },
     /// Tombstones the installation and removes its links and tokens.
     Delete { id: InstallationId },
     /// The users revoked the app: their connections are dropped.
@@ -89,7 +91,10 @@ pub enum Applied {
     Done,
     /// The delivery was applied before: nothing was done again.
     Duplicate,
-    /// The installation is a tombstone (or unknown, for a rename): nothing
-    /// was done, and the delivery is not recorded.
+    /// The installation is a tombstone: nothing was done, and the delivery
+    /// is not recorded.
     Gone,
+    /// A read of GitHub begun later was applied already: the record is kept
+    /// (the tokens invalidated if asked) and the delivery recorded.
+    Stale,
 }

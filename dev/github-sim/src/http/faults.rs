@@ -19,8 +19,9 @@ use crate::state::Shared;
 const SECONDARY_RATE_LIMIT_DOCS: &str =
     "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits";
 
-/// Answers `req` as `kind` says. Only `Delay` and `LoseAnswer` reach the
-/// handler; the others answer before it, so no domain counter moves.
+/// Answers `req` as `kind` says. Only `Delay`, `SlowAnswer` and
+/// `LoseAnswer` reach the handler; the others answer before it, so no
+/// domain counter moves.
 pub(super) async fn apply(sim: &Shared, kind: FaultKind, request_id: &str, req: Request, next: Next) -> Response {
     match kind {
         FaultKind::Status(status) => status_error(status),
@@ -39,6 +40,11 @@ pub(super) async fn apply(sim: &Shared, kind: FaultKind, request_id: &str, req: 
             status_error(502)
         }
         FaultKind::OAuthError(error) => super::oauth::refusal(&error),
+        FaultKind::SlowAnswer(delay) => {
+            let response = next.run(req).await;
+            tokio::time::sleep(delay).await;
+            response
+        }
     }
 }
 
@@ -109,10 +115,13 @@ impl NewFault {
                 self.delay_ms.ok_or("kind \"delay\" needs delay_ms")?,
             )),
             "lose_answer" => FaultKind::LoseAnswer,
+            "slow_answer" => FaultKind::SlowAnswer(Duration::from_millis(
+                self.delay_ms.ok_or("kind \"slow_answer\" needs delay_ms")?,
+            )),
             "oauth_error" => FaultKind::OAuthError(self.error.ok_or("kind \"oauth_error\" needs an error")?),
             other => {
                 return Err(format!(
-                "unknown kind {other:?}: use \"status\", \"rate_limit\", \"delay\", \"lose_answer\" or \"oauth_error\""
+                "unknown kind {other:?}: use \"status\", \"rate_limit\", \"delay\", \"slow_answer\", \"lose_answer\" or \"oauth_error\""
             ))
             }
         };

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 use super::connections::CONNECTED;
-use super::installations::{record_update, tombstone, NOT_DELETED};
+use super::installations::{epoch_bump, record_update, tombstone, NEWER_READ, NOT_DELETED};
 use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
 use crate::domain::UserId;
@@ -19,6 +19,25 @@ const REMEMBER_FOR: i64 = 30 * 24 * 3600;
 /// well inside the 2 s attempt timeout) and only a revocation of many
 /// platform users' connections ever needs more than one.
 const MAX_CHANGE_ITEMS: usize = 24;
+
+/// Whether the first item failed its condition on a tombstone (the old item
+/// it handed back has `deleted_at`).
+fn failed_on_tombstone<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err.as_service_error() {
+        Some(E::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .first()
+            .and_then(|r| r.item())
+            .is_some_and(|item| item.contains_key("deleted_at")),
+        _ => false,
+    }
+}
 
 /// Whether the item at `index` failed its condition on a record whose
 /// `applied_by` is ours.
@@ -45,26 +64,31 @@ fn written_by<R>(
 
 impl DynamoStore {
     /// The change's writes, the first one conditional on the installation
-    /// (for an upsert or a rename).
-    fn change_items(&self, change: &Change, now: UnixTime) -> StoreResult<Vec<TransactWriteItem>> {
+    /// (for an upsert). A `stale` upsert keeps the record as it is and only
+    /// invalidates the tokens, if asked.
+    fn change_items(&self, change: &Change, now: UnixTime, stale: bool) -> StoreResult<Vec<TransactWriteItem>> {
         Ok(match change {
             Change::Upsert {
                 installation,
                 invalidate_tokens,
-            } => vec![record_update(installation, *invalidate_tokens)?.in_transaction(
-                &self.table,
-                keys::installation(installation.id),
-                NOT_DELETED,
-            )?],
-            Change::Rename { id, login } => {
-                let mut u = super::expr::UpdateExpr::default();
-                u.set("account_login", Some(s(login)));
-                vec![u.in_transaction(
+                ..
+            } if stale => match invalidate_tokens {
+                true => {
+                    vec![epoch_bump().in_transaction(&self.table, keys::installation(installation.id), NOT_DELETED)?]
+                }
+                false => Vec::new(),
+            },
+            Change::Upsert {
+                installation,
+                invalidate_tokens,
+                read_at,
+            } => vec![
+                record_update(installation, *invalidate_tokens, *read_at)?.in_transaction_returning_old(
                     &self.table,
-                    keys::installation(*id),
-                    &format!("attribute_exists(pk) AND {NOT_DELETED}"),
-                )?]
-            }
+                    keys::installation(installation.id),
+                    NEWER_READ,
+                )?,
+            ],
             // The tombstone first: from here on no link can be written.
             Change::Delete { id } => vec![TransactWriteItem::builder()
                 .put(super::build(
@@ -96,12 +120,13 @@ impl DynamoStore {
 
     /// Sends the transaction. `Err(indexes)`: the conditions of these items
     /// failed, and nothing was written; but a delivery record that is
-    /// `applied_by` us means our own earlier attempt did write it all.
+    /// `applied_by` us means our own earlier attempt did write it all. The
+    /// second value: whether the first item failed on a tombstone.
     async fn transact_delivery(
         &self,
         items: Vec<TransactWriteItem>,
         applied_by: &str,
-    ) -> StoreResult<Result<(), Vec<usize>>> {
+    ) -> StoreResult<Result<(), (Vec<usize>, bool)>> {
         let count = items.len();
         match self.transact(items).await {
             Ok(_) => Ok(Ok(())),
@@ -111,7 +136,7 @@ impl DynamoStore {
                 if failed.is_empty() {
                     Err(transaction_error(e))
                 } else {
-                    Ok(Err(failed))
+                    Ok(Err((failed, failed_on_tombstone(&e))))
                 }
             }
         }
@@ -170,11 +195,13 @@ impl DynamoStore {
                 change = std::borrow::Cow::Owned(Change::Disconnect { users: last.to_vec() });
             }
         }
+        let mut stale = false;
         loop {
-            let mut items = self.change_items(&change, now)?;
+            let mut items = self.change_items(&change, now, stale)?;
             let delivery = items.len();
             items.push(self.delivery_record(id, now, &applied_by)?);
-            let failed = match self.transact_delivery(items, &applied_by).await? {
+            let (failed, on_tombstone) = match self.transact_delivery(items, &applied_by).await? {
+                Ok(()) if stale => return Ok(Applied::Stale),
                 Ok(()) => return Ok(Applied::Done),
                 Err(failed) => failed,
             };
@@ -182,7 +209,10 @@ impl DynamoStore {
                 return Ok(Applied::Duplicate);
             }
             match change.as_ref() {
-                Change::Upsert { .. } | Change::Rename { .. } => return Ok(Applied::Gone),
+                Change::Upsert { .. } if on_tombstone || stale => return Ok(Applied::Gone),
+                // A later read of GitHub is in the record already: keep it,
+                // record the delivery (and invalidate, if asked).
+                Change::Upsert { .. } => stale = true,
                 // A user with no connection item has nothing to disconnect:
                 // the others are, without it.
                 Change::Disconnect { users } => {

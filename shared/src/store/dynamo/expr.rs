@@ -36,13 +36,25 @@ impl UpdateExpr {
             .push((format!(":{field}"), AttributeValue::N(by.to_string())));
     }
 
-    /// Sets every attribute of `item` but its key.
-    pub fn set_all(&mut self, item: Item) {
+    /// Sets `field` only where the item has none yet.
+    pub fn set_if_absent(&mut self, field: &str, value: AttributeValue) {
+        self.names.push((format!("#{field}"), field.to_owned()));
+        self.set.push(format!("#{field} = if_not_exists(#{field}, :{field})"));
+        self.values.push((format!(":{field}"), value));
+    }
+
+    /// Sets every attribute of `item` but its key (only those it lacks, if
+    /// `if_absent`).
+    pub fn set_all(&mut self, item: Item, if_absent: bool) {
         let mut fields: Vec<_> = item.into_iter().filter(|(k, _)| k != "pk" && k != "sk").collect();
         // A stable expression, whatever the map's order.
         fields.sort_by(|a, b| a.0.cmp(&b.0));
         for (field, value) in fields {
-            self.set(&field, Some(value));
+            if if_absent {
+                self.set_if_absent(&field, value);
+            } else {
+                self.set(&field, Some(value));
+            }
         }
     }
 
@@ -79,6 +91,28 @@ impl UpdateExpr {
         key: Item,
         condition: &str,
     ) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+        self.transaction_item(table, key, condition, None)
+    }
+
+    /// The same, handing the item back when `condition` fails, so the
+    /// caller can tell why.
+    pub fn in_transaction_returning_old(
+        self,
+        table: &str,
+        key: Item,
+        condition: &str,
+    ) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+        let all_old = aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld;
+        self.transaction_item(table, key, condition, Some(all_old))
+    }
+
+    fn transaction_item(
+        self,
+        table: &str,
+        key: Item,
+        condition: &str,
+        on_failure: Option<aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure>,
+    ) -> StoreResult<aws_sdk_dynamodb::types::TransactWriteItem> {
         let update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(table)
             .set_key(Some(key))
@@ -86,6 +120,7 @@ impl UpdateExpr {
             .condition_expression(condition)
             .set_expression_attribute_names(Some(self.names.into_iter().collect()))
             .set_expression_attribute_values(Some(self.values.into_iter().collect()))
+            .set_return_values_on_condition_check_failure(on_failure)
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()

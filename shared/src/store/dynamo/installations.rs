@@ -49,13 +49,45 @@ pub(super) const NOT_DELETED: &str = "attribute_not_exists(deleted_at)";
 /// deleting the tokens would take a Query and a batch of deletes.
 pub(super) const TOKEN_EPOCH: &str = "token_epoch";
 
-/// The installation record as an update that keeps its token epoch, or
-/// moves it on: a Put would drop the epoch, and tokens cached under an
-/// older one could be served again.
-pub(super) fn record_update(installation: &Installation, invalidate_tokens: bool) -> StoreResult<UpdateExpr> {
+/// When the record's state was read from GitHub (Unix milliseconds): a
+/// webhook's write carries its read's time and lands only over an older
+/// one, so deliveries in any order leave GitHub's latest state.
+pub(super) const SYNCED_AT: &str = "synced_at";
+
+/// The webhook's write of GitHub's state read at `read_at`: lands unless
+/// the installation was deleted or a later read was written already.
+pub(super) const NEWER_READ: &str = "attribute_not_exists(deleted_at) \
+     AND (attribute_not_exists(#synced_at) OR #synced_at < :synced_at)";
+
+/// The installation record as GitHub showed it at `read_at`, as an update
+/// that keeps its token epoch, or moves it on: a Put would drop the epoch,
+/// and tokens cached under an older one could be served again.
+pub(super) fn record_update(
+    installation: &Installation,
+    invalidate_tokens: bool,
+    read_at: i64,
+) -> StoreResult<UpdateExpr> {
     let mut u = UpdateExpr::default();
-    u.set_all(installation_item(installation)?);
+    u.set_all(installation_item(installation)?, false);
+    u.set(SYNCED_AT, Some(n(read_at)));
     u.add(TOKEN_EPOCH, i64::from(invalidate_tokens));
+    Ok(u)
+}
+
+/// Only moves the token epoch on: a stale delivery's invalidation.
+pub(super) fn epoch_bump() -> UpdateExpr {
+    let mut u = UpdateExpr::default();
+    u.add(TOKEN_EPOCH, 1);
+    u
+}
+
+/// What a link writes of the installation: only what the record lacks.
+/// The user's view of the installation is no newer than the webhooks', so a
+/// link racing a suspension never makes the installation active again.
+fn link_update(installation: &Installation) -> StoreResult<UpdateExpr> {
+    let mut u = UpdateExpr::default();
+    u.set_all(installation_item(installation)?, true);
+    u.add(TOKEN_EPOCH, 0);
     Ok(u)
 }
 
@@ -117,11 +149,8 @@ impl Installations for DynamoStore {
     }
 
     async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {
-        let record = record_update(installation, false)?.in_transaction(
-            &self.table,
-            keys::installation(installation.id),
-            NOT_DELETED,
-        )?;
+        let record =
+            link_update(installation)?.in_transaction(&self.table, keys::installation(installation.id), NOT_DELETED)?;
         let link_item = |mut key: Item| {
             key.insert("account".into(), s(account.as_str()));
             key.insert("installation_id".into(), n(installation.id));

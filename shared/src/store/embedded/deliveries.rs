@@ -20,26 +20,26 @@ impl Deliveries for EmbeddedStore {
             if w.exists(&key)? {
                 return Ok(Applied::Duplicate);
             }
-            let done = match &change {
+            let applied = match &change {
                 Change::Upsert {
                     installation,
                     invalidate_tokens,
-                } => installations::upsert(w, installation, *invalidate_tokens)?,
-                Change::Rename { id, login } => installations::rename(w, *id, login)?,
-                Change::Delete { id } => installations::delete(w, *id, now).map(|()| true)?,
+                    read_at,
+                } => installations::upsert(w, installation, *invalidate_tokens, *read_at)?,
+                Change::Delete { id } => installations::delete(w, *id, now).map(|()| Applied::Done)?,
                 Change::Disconnect { users } => {
                     users.iter().try_for_each(|user| connections::disconnect(w, user))?;
-                    true
+                    Applied::Done
                 }
             };
-            if !done {
+            if applied == Applied::Gone {
                 return Ok(Applied::Gone);
             }
             let record = DeliveryItem {
                 done_at: now,
                 expire_at: Some(now + REMEMBER_FOR),
             };
-            w.put(&key, &record).map(|()| Applied::Done)
+            w.put(&key, &record).map(|()| applied)
         })
         .await
     }

@@ -8,12 +8,12 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 
 use super::keys::{self, TOKEN_PREFIX};
-use super::records::{LinkItem, MetaItem};
+use super::records::{InstallationRecord, LinkItem, MetaItem};
 use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
 use crate::domain::{AccountId, Installation, InstallationId};
-use crate::store::{Installations, StoreResult, Upsert};
+use crate::store::{Applied, Installations, StoreResult, Upsert};
 
 /// The installation ids an account's links name, in sort-key order.
 fn linked_ids(sort_keys: &[String]) -> impl Iterator<Item = InstallationId> + '_ {
@@ -22,31 +22,37 @@ fn linked_ids(sort_keys: &[String]) -> impl Iterator<Item = InstallationId> + '_
         .filter_map(|sk| sk.strip_prefix("INST#").and_then(InstallationId::parse))
 }
 
-/// Writes the installation inside `w` unless it is a tombstone (`false`).
-/// Invalidating its tokens deletes them, leases included, in the same
-/// transaction: a mint under such a lease then finds nothing to store into.
-pub(super) fn upsert(w: &Writer, installation: &Installation, invalidate_tokens: bool) -> StoreResult<bool> {
+/// Writes the installation as GitHub showed it at `read_at` inside `w`,
+/// unless it is a tombstone ([`Applied::Gone`]) or a read begun later was
+/// written already ([`Applied::Stale`]: kept as it is). Invalidating its
+/// tokens deletes them, leases included, in the same transaction (also for
+/// a stale read): a mint under such a lease then finds nothing to store into.
+pub(super) fn upsert(
+    w: &Writer,
+    installation: &Installation,
+    invalidate_tokens: bool,
+    read_at: i64,
+) -> StoreResult<Applied> {
     let key = keys::installation(installation.id);
-    if MetaItem::is_tombstone(&w.get(&key)?) {
-        return Ok(false);
-    }
-    w.put(&key, &MetaItem::Installation(installation.clone()))?;
+    let applied = match w.get::<MetaItem>(&key)? {
+        Some(MetaItem::Tombstone { .. }) => return Ok(Applied::Gone),
+        Some(MetaItem::Installation(InstallationRecord {
+            synced_at: Some(synced),
+            ..
+        })) if synced >= read_at => Applied::Stale,
+        _ => {
+            let record = InstallationRecord {
+                installation: installation.clone(),
+                synced_at: Some(read_at),
+            };
+            w.put(&key, &MetaItem::Installation(record))?;
+            Applied::Done
+        }
+    };
     if invalidate_tokens {
         drop_tokens(w, installation.id)?;
     }
-    Ok(true)
-}
-
-/// Renames the account of a live installation (`false`: unknown or a tombstone).
-pub(super) fn rename(w: &Writer, id: InstallationId, login: &str) -> StoreResult<bool> {
-    let key = keys::installation(id);
-    match w.get::<MetaItem>(&key)? {
-        Some(MetaItem::Installation(mut installation)) => {
-            installation.account_login = login.to_owned();
-            w.put(&key, &MetaItem::Installation(installation)).map(|()| true)
-        }
-        _ => Ok(false),
-    }
+    Ok(applied)
 }
 
 /// The tombstone, then every link and token of the installation, in `w`.
@@ -92,7 +98,16 @@ impl Installations for EmbeddedStore {
                 account: account.clone(),
                 installation_id: id,
             };
-            w.put(&record_key, &MetaItem::Installation(installation))?;
+            // Only a record missing is written: the user's view of the
+            // installation is no newer than the webhooks', so a link racing
+            // a suspension never makes the installation active again.
+            if w.get::<MetaItem>(&record_key)?.is_none() {
+                let record = InstallationRecord {
+                    installation,
+                    synced_at: None,
+                };
+                w.put(&record_key, &MetaItem::Installation(record))?;
+            }
             w.put(&keys::link_from_account(&account, id), &link)?;
             w.put(&keys::link_from_installation(id, &account), &link)?;
             Ok(Upsert::Written)

@@ -76,8 +76,18 @@ pub(super) struct SealedUserTokens {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum MetaItem {
-    Installation(Installation),
+    Installation(InstallationRecord),
     Tombstone { id: InstallationId, deleted_at: UnixTime },
+}
+
+/// The installation and when a webhook last read it from GitHub (Unix
+/// milliseconds; `None`: written by a link only).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct InstallationRecord {
+    #[serde(flatten)]
+    pub installation: Installation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<i64>,
 }
 
 impl MetaItem {
@@ -88,7 +98,7 @@ impl MetaItem {
     /// The live installation; `None` for a tombstone.
     pub fn live(self) -> Option<Installation> {
         match self {
-            MetaItem::Installation(i) => Some(i),
+            MetaItem::Installation(record) => Some(record.installation),
             MetaItem::Tombstone { .. } => None,
         }
     }

@@ -139,6 +139,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
     let update = Change::Upsert {
         installation: installation(1),
         invalidate_tokens: false,
+        read_at: 1_000_000,
     };
     assert_eq!(store.apply_delivery("d", 1_000, &update).await.unwrap(), Applied::Done);
     store.put_connection(&connection("alice", 7)).await.unwrap();
