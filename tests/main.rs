@@ -18,6 +18,7 @@ mod openapi;
 mod out_of_order;
 mod races;
 mod refresh;
+mod release_trace;
 mod repos;
 mod revocations;
 mod roundtrips;

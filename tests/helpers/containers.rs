@@ -31,6 +31,8 @@ pub struct ProcessContainer {
     emulator: Emulator,
     child: Child,
     function: Function,
+    /// Where it logs at TRACE, with `BROKER_TEST_LOG_DIR` set.
+    pub log: Option<std::path::PathBuf>,
 }
 
 impl ProcessContainer {
@@ -39,15 +41,37 @@ impl ProcessContainer {
     /// proxy in front of moto (the recorder, or a test's own). `label` names
     /// the log file.
     pub async fn start(app: &TestApp, aws_endpoint: &str, function: Function, label: &str) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_broker-container"));
+        command.arg(function.name());
+        Self::start_program(app, aws_endpoint, function, label, command).await
+    }
+
+    /// The same with the function's own binary (`bootstrap`, as built for
+    /// Lambda): `binary` takes no argument.
+    pub async fn start_binary(
+        app: &TestApp,
+        aws_endpoint: &str,
+        function: Function,
+        label: &str,
+        binary: &std::path::Path,
+    ) -> Self {
+        Self::start_program(app, aws_endpoint, function, label, Command::new(binary)).await
+    }
+
+    async fn start_program(
+        app: &TestApp,
+        aws_endpoint: &str,
+        function: Function,
+        label: &str,
+        mut command: Command,
+    ) -> Self {
         let emulator = Emulator::start_with(Options {
             function_name: function.name().to_owned(),
             timeout: Duration::from_secs(if function == Function::Webhook { 8 } else { 29 }),
         })
         .await
         .expect("emulator starts");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_broker-container"));
         command
-            .arg(function.name())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api())
@@ -70,7 +94,7 @@ impl ProcessContainer {
             .env("GITHUB_WEB_URL", app.sim.url())
             .env("FRONTEND_ORIGINS", FRONTEND)
             .stdin(Stdio::null());
-        match std::env::var_os("BROKER_TEST_LOG_DIR") {
+        let log = match std::env::var_os("BROKER_TEST_LOG_DIR") {
             Some(dir) => {
                 let n = SEQ.fetch_add(1, Ordering::Relaxed);
                 let path = std::path::Path::new(&dir).join(format!("{label}-{}-{n}.log", std::process::id()));
@@ -79,14 +103,16 @@ impl ProcessContainer {
                     .env("RUST_LOG", "trace")
                     .stdout(file.try_clone().unwrap())
                     .stderr(file);
+                Some(path)
             }
             None => {
                 command
                     .env("RUST_LOG", "warn")
                     .stdout(Stdio::null())
                     .stderr(Stdio::inherit());
+                None
             }
-        }
+        };
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
             command.pre_exec(|| {
@@ -94,11 +120,12 @@ impl ProcessContainer {
                 Ok(())
             });
         }
-        let child = command.spawn().expect("broker-container starts");
+        let child = command.spawn().expect("the container's process starts");
         Self {
             emulator,
             child,
             function,
+            log,
         }
     }
 
@@ -125,6 +152,23 @@ impl ProcessContainer {
             _ => Value::Null,
         };
         TestResponse { status, body, headers }
+    }
+
+    /// A frontend (JWT) route with a body and extra headers (API Gateway
+    /// passes the request's own `Authorization` header on).
+    pub async fn frontend_with(
+        &self,
+        user: &User,
+        (method, path): (&str, &str),
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let body = body.map(Value::to_string);
+        let mut all = vec![("content-type", "application/json"), ("origin", FRONTEND)];
+        all.extend_from_slice(headers);
+        let auth = Auth::Jwt(user.claims());
+        self.send(event(method, path, &all, body.as_deref().map(str::as_bytes), &auth))
+            .await
     }
 
     /// An internal (IAM) route of token-vending.

@@ -47,11 +47,12 @@ enum AtRest {
 
 impl Subject {
     async fn dynamo() -> Self {
-        let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(&moto::endpoint()).await);
+        let sdk = sdk_config_at(&moto::endpoint()).await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
         let table = format!("conformance-{}", &token_urlsafe()[..12]);
         table::create(&client, &table).await;
         Self {
-            store: Box::new(DynamoStore::new(client.clone(), &table, sealer())),
+            store: Box::new(DynamoStore::connect(&sdk, &table, sealer())),
             at_rest: AtRest::Dynamo { client, table },
         }
     }

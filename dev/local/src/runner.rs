@@ -126,11 +126,8 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
     let store: Arc<dyn Store> = match &config.table_name {
         Some(table) => {
             let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            Arc::new(broker::store::dynamo::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                table.clone(),
-                sealer,
-            ))
+            // The functions' own construction: the same timeouts and deadline rules.
+            Arc::new(broker::store::dynamo::DynamoStore::connect(&sdk, table.clone(), sealer))
         }
         None => {
             let embedded = Arc::new(

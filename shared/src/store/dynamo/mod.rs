@@ -2,6 +2,7 @@
 //! `pk`/`sk`, one GSI (`gsi1pk`/`gsi1sk`) and the TTL attribute `expire_at`.
 //! The key design and access patterns are in the README's design section.
 
+mod client;
 mod connections;
 mod deliveries;
 mod expr;
@@ -21,6 +22,8 @@ use secrecy::SecretString;
 use super::{StoreError, StoreResult};
 use crate::crypto::TokenSealer;
 
+pub use client::{DYNAMO_ATTEMPT_TIMEOUT, DYNAMO_OPERATION_TIMEOUT};
+
 pub type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoStore {
@@ -30,9 +33,11 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, table: impl Into<String>, sealer: TokenSealer) -> Self {
+    /// The store on `table`, through a DynamoDB client of `sdk` built with
+    /// the broker's timeouts and deadline rules (see [`client`]).
+    pub fn connect(sdk: &aws_config::SdkConfig, table: impl Into<String>, sealer: TokenSealer) -> Self {
         Self {
-            client,
+            client: client::client(sdk),
             table: table.into(),
             sealer,
         }
