@@ -31,19 +31,7 @@ const DYNAMO_BACKOFF_SECONDS: u64 = 2;
 /// A request that waits out another container's lease polls this long at most.
 const LEASE_WAIT_SECONDS: u64 = 15 + 5;
 
-/// The Lambda timeout of `function`, from `template.yaml`.
-pub fn lambda_timeout(function: Function) -> u64 {
-    let resource = match function {
-        Function::OAuthCallback => "OAuthCallbackFunction",
-        Function::TokenVending => "TokenVendingFunction",
-        Function::Webhook => "WebhookFunction",
-    };
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    let template: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    template["Resources"][resource]["Properties"]["Timeout"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{resource} has a Timeout"))
-}
+pub use crate::helpers::containers::lambda_timeout;
 
 /// The worst case a fault adds to one request, from the attempts it caused:
 /// each faulted GitHub call bounded by its budget, each DynamoDB attempt

@@ -27,6 +27,20 @@ const HANG: Duration = Duration::from_secs(120);
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// The Lambda timeout of `function`, from `template.yaml`.
+pub fn lambda_timeout(function: Function) -> u64 {
+    let resource = match function {
+        Function::OAuthCallback => "OAuthCallbackFunction",
+        Function::TokenVending => "TokenVendingFunction",
+        Function::Webhook => "WebhookFunction",
+    };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let template: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    template["Resources"][resource]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{resource} has a Timeout"))
+}
+
 pub struct ProcessContainer {
     emulator: Emulator,
     child: Child,
@@ -67,7 +81,7 @@ impl ProcessContainer {
     ) -> Self {
         let emulator = Emulator::start_with(Options {
             function_name: function.name().to_owned(),
-            timeout: Duration::from_secs(if function == Function::Webhook { 8 } else { 29 }),
+            timeout: Duration::from_secs(lambda_timeout(function)),
         })
         .await
         .expect("emulator starts");
@@ -131,10 +145,17 @@ impl ProcessContainer {
 
     /// One invocation: the event in, API Gateway's response decoded.
     pub async fn send(&self, event: Value) -> TestResponse {
+        self.try_send(event)
+            .await
+            .unwrap_or_else(|e| panic!("{} container failed: {e}", self.function.name()))
+    }
+
+    /// The same, or how the invocation failed: as Lambda does, the emulator
+    /// ends one not answered within the function's timeout in `template.yaml`.
+    pub async fn try_send(&self, event: Value) -> Result<TestResponse, lambda_emulator::InvokeError> {
         let answer = tokio::time::timeout(HANG, self.emulator.invoke(event))
             .await
-            .unwrap_or_else(|_| panic!("{} container did not answer", self.function.name()))
-            .unwrap_or_else(|e| panic!("{} container failed: {e}", self.function.name()));
+            .unwrap_or_else(|_| panic!("{} container did not answer", self.function.name()))?;
         let status = answer["statusCode"].as_u64().expect("statusCode") as u16;
         let mut headers = http::HeaderMap::new();
         if let Some(map) = answer["headers"].as_object() {
@@ -151,7 +172,7 @@ impl ProcessContainer {
             Some(text) if !text.is_empty() => serde_json::from_str(text).expect("JSON body"),
             _ => Value::Null,
         };
-        TestResponse { status, body, headers }
+        Ok(TestResponse { status, body, headers })
     }
 
     /// A frontend (JWT) route with a body and extra headers (API Gateway

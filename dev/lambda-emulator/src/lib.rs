@@ -25,8 +25,10 @@ use tokio::sync::{oneshot, watch, Notify};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
-/// How the emulated function is named and how long an invocation may run
-/// (only reported to the runtime as `Lambda-Runtime-Deadline-Ms`).
+/// How the emulated function is named and how long an invocation may run:
+/// reported to the runtime as `Lambda-Runtime-Deadline-Ms`, and enforced as
+/// Lambda does (an invocation not answered by then fails with
+/// [`InvokeError::TimedOut`]; a late answer is refused).
 #[derive(Debug, Clone)]
 pub struct Options {
     pub function_name: String,
@@ -60,6 +62,9 @@ pub enum InvokeError {
     Init(RuntimeError),
     #[error("the emulator stopped before the invocation was answered")]
     Closed,
+    /// Lambda's "Task timed out after N seconds": no answer by the deadline.
+    #[error("Task timed out after {0:?}")]
+    TimedOut(Duration),
 }
 
 /// When one invocation was queued by [`Emulator::invoke`], handed to the
@@ -264,7 +269,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-fn deliver(shared: &Shared, p: Pending) -> Response {
+fn deliver(shared: &Arc<Shared>, p: Pending) -> Response {
     let delivered = Instant::now();
     let deadline = epoch_ms(SystemTime::now() + shared.options.timeout);
     let arn = format!(
@@ -291,13 +296,23 @@ fn deliver(shared: &Shared, p: Pending) -> Response {
     put("content-type", "application/json");
     let body = p.event.to_string();
     shared.inner.lock().unwrap().in_flight.insert(
-        p.request_id,
+        p.request_id.clone(),
         InFlight {
             queued: p.queued,
             delivered,
             reply: p.reply,
         },
     );
+    // Lambda ends an invocation at its deadline, answered or not.
+    let timer = shared.clone();
+    let timeout = shared.options.timeout;
+    tokio::spawn(async move {
+        tokio::time::sleep(timeout).await;
+        let flight = timer.inner.lock().unwrap().in_flight.remove(&p.request_id);
+        if let Some(flight) = flight {
+            let _ = flight.reply.send(Err(InvokeError::TimedOut(timeout)));
+        }
+    });
     (StatusCode::OK, headers, body).into_response()
 }
 

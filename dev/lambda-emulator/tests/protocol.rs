@@ -105,3 +105,36 @@ async fn an_init_error_is_recorded_and_fails_invocations() {
     assert_eq!(emulator.init_error().unwrap().error_message, "no secret");
     assert!(matches!(emulator.invoke(json!({})).await, Err(InvokeError::Init(_))));
 }
+
+#[tokio::test]
+async fn an_invocation_unanswered_by_its_deadline_times_out_and_a_late_answer_is_refused() {
+    let emulator = std::sync::Arc::new(
+        Emulator::start_with(lambda_emulator::Options {
+            function_name: "slow".into(),
+            timeout: Duration::from_millis(200),
+        })
+        .await
+        .unwrap(),
+    );
+    let invoker = {
+        let emulator = emulator.clone();
+        tokio::spawn(async move { emulator.invoke(json!({})).await })
+    };
+    let http = reqwest::Client::new();
+    let next = http.get(url(&emulator, "invocation/next")).send().await.unwrap();
+    let id = next.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let outcome = invoker.await.unwrap();
+
+    assert_eq!(outcome.unwrap_err(), InvokeError::TimedOut(Duration::from_millis(200)));
+    let late = http
+        .post(url(&emulator, &format!("invocation/{id}/response")))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 400);
+}

@@ -71,4 +71,3 @@ pub(super) fn client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
             .build(),
     )
 }
-
