@@ -109,7 +109,8 @@ async fn links_racing_with_installation_deleted_leave_no_link_to_it() {
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     let teams: Vec<String> = (0..6).map(|t| format!("team-{t}")).collect();
-    let team_refs: Vec<&str> = teams.iter().map(String::as_str).collect();
+    let mut team_refs: Vec<&str> = teams.iter().map(String::as_str).collect();
+    team_refs.push("team-pre");
     let alice = User::new("alice", &team_refs);
     app.connect(&alice, "octocat").await;
     let containers = containers(&app, 3).await;
@@ -121,6 +122,10 @@ async fn links_racing_with_installation_deleted_leave_no_link_to_it() {
             .sim
             .install(&org, RepoSelection::All, &[("members", "read"), ("contents", "read")]);
         let deleted = about(webhook("installation.deleted"), installation, &org, 1);
+        // One link made before the race, so the deletion always has a link
+        // to remove even if every racing link loses.
+        let before = app.link(&alice, "team-pre", installation).await;
+        assert_eq!(before.status, 200, "{:?}", before.body);
         let paths: Vec<String> = teams
             .iter()
             .map(|team| format!("/accounts/{team}/installations/{installation}"))
@@ -139,7 +144,7 @@ async fn links_racing_with_installation_deleted_leave_no_link_to_it() {
         for r in &link_responses {
             assert!(r.status == 200 || r.status == 404, "{:?}", r.body);
         }
-        for team in &teams {
+        for team in teams.iter().map(String::as_str).chain(["team-pre"]) {
             let listed = app
                 .frontend(&alice, "GET", &format!("/accounts/{team}/installations"), None)
                 .await;

@@ -46,11 +46,7 @@ async fn a_link_throttled_throughout_is_a_503_and_leaves_no_half_link() {
     assert_eq!(tries, 3);
     assert_eq!(linked_after.status, 200);
     w.assert_consistent().await;
-    Attempts {
-        dynamo_retries: 2,
-        ..Default::default()
-    }
-    .assert_fit(Function::TokenVending);
+    Attempts::observed(&w).assert_fit(Function::TokenVending);
 }
 
 #[tokio::test]
@@ -81,11 +77,7 @@ async fn a_connection_write_throttled_after_the_code_exchange_is_retried_and_kep
     assert_eq!(status.body["login"], "hubot");
     w.assert_consistent().await;
     // The SDK's two backoffs and the broker's pause before its retry.
-    Attempts {
-        dynamo_retries: 3,
-        ..Default::default()
-    }
-    .assert_fit(Function::OAuthCallback);
+    Attempts::observed(&w).assert_fit(Function::OAuthCallback);
 }
 
 #[tokio::test]
@@ -113,11 +105,7 @@ async fn storing_a_refresh_github_already_rotated_survives_throttling_and_keeps_
     assert_eq!(tries, 1 + 6 + 1, "lease, 6 throttled attempts, the write that landed");
     w.assert_consistent().await;
     // Four SDK backoffs and two pauses of the broker's retry.
-    Attempts {
-        dynamo_retries: 6,
-        ..Default::default()
-    }
-    .assert_fit(Function::TokenVending);
+    Attempts::observed(&w).assert_fit(Function::TokenVending);
     w.assert_refresh_token_kept().await;
 }
 
@@ -164,11 +152,7 @@ async fn an_uninstall_throttled_mid_cleanup_fails_clearly_vends_nothing_and_a_re
         "the tombstone was applied and recorded with the delivery"
     );
     w.assert_consistent().await;
-    Attempts {
-        dynamo_retries: 2,
-        ..Default::default()
-    }
-    .assert_fit(Function::Webhook);
+    Attempts::observed(&w).assert_fit(Function::Webhook);
 }
 
 #[tokio::test]
@@ -197,11 +181,7 @@ async fn a_minted_token_whose_caching_is_throttled_is_still_handed_out_and_the_l
         2,
         "nothing was cached, so one more mint"
     );
-    Attempts {
-        dynamo_retries: 2,
-        ..Default::default()
-    }
-    .assert_fit(Function::TokenVending);
+    Attempts::observed(&w).assert_fit(Function::TokenVending);
 }
 
 #[tokio::test]
@@ -223,12 +203,7 @@ async fn a_dynamodb_that_does_not_answer_is_cut_off_by_the_attempt_timeout() {
     );
     assert_eq!(vend.status, 200, "{:?}", vend.body);
     assert_eq!(tries, 2);
-    Attempts {
-        dynamo_hung: 1,
-        dynamo_retries: 1,
-        ..Default::default()
-    }
-    .assert_fit(Function::TokenVending);
+    Attempts::observed(&w).assert_fit(Function::TokenVending);
 }
 
 #[tokio::test]

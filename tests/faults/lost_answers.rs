@@ -65,11 +65,7 @@ async fn a_refresh_lease_written_but_answered_500_is_recognised_as_ours() {
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(w.app.sim.count(Counter::Refreshes), 1);
     assert_eq!(updates, 3, "lease, its retry, the completion: no polling");
-    Attempts {
-        dynamo_retries: 1,
-        ..Default::default()
-    }
-    .assert_fit(Function::TokenVending);
+    Attempts::observed(&w).assert_fit(Function::TokenVending);
     w.assert_consistent().await;
     w.assert_refresh_token_kept().await;
 }
@@ -83,12 +79,14 @@ async fn a_refresh_completion_written_but_answered_500_keeps_the_new_refresh_tok
 
     let answer = w.user_token().await;
 
-    let held = answer.status == 200 && w.app.sim.count(Counter::Refreshes) == 1;
+    let fired = w.proxy.armed_faults() == 0;
+    let held = fired && answer.status == 200 && w.app.sim.count(Counter::Refreshes) == 1;
     outcome(
         "lost answer on storing a refreshed token (versioned write)",
         held,
         "the retry meets the bumped version; the caller gets the new token, which is stored",
     );
+    assert!(fired, "the completion's answer was lost");
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let live = w.app.sim.live_user_tokens("octocat");
     assert!(live.contains(&answer.body["token"].as_str().unwrap().to_owned()));
@@ -109,12 +107,15 @@ async fn a_delivery_written_but_answered_500_is_reported_applied() {
     let answer = w.app.webhook("installation", &id, &deleted).await;
     let listed = w.linked().await;
 
-    let held = answer.body["result"] == "installation deleted" && listed.is_empty();
+    let fired = w.proxy.armed_faults() == 0;
+    let held = fired && answer.body["result"] == "installation deleted" && listed.is_empty();
     outcome(
         "lost answer on a webhook delivery's write",
         held,
         "the retried transaction finds its own delivery record: applied, not 'duplicate'",
     );
+    assert!(fired, "the delivery's answer was lost");
+    assert!(w.dynamo("TransactWriteItems") >= 2, "and the write was sent again");
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(answer.body["result"], "installation deleted");
     assert_eq!(listed, Vec::<serde_json::Value>::new());
@@ -153,11 +154,17 @@ async fn a_link_transaction_written_but_answered_500_is_linked_once() {
 
     let linked = w.app.link(&w.alice, "team-a", other).await;
     let ids = w.linked_ids().await;
-    let held = linked.status == 200 && ids.contains(&other);
+    let fired = w.proxy.armed_faults() == 0;
+    let held = fired && linked.status == 200 && ids.contains(&other);
     outcome(
         "lost answer on a link's transaction",
         held,
         "the idempotent retry succeeds; both halves present once",
+    );
+    assert!(fired, "the link's answer was lost");
+    assert!(
+        w.dynamo("TransactWriteItems") >= 2,
+        "and the transaction was sent again"
     );
     assert_eq!(linked.status, 200, "{:?}", linked.body);
     assert!(ids.contains(&other), "{ids:?}");

@@ -20,47 +20,58 @@ use crate::helpers::consistency::assert_consistent;
 use crate::helpers::reliability::record;
 use crate::helpers::{TestApp, User};
 
-/// `GITHUB_TIMEOUT_SECONDS` as deployed (the template leaves the default):
-/// one GitHub call, its retries and waits included, never takes longer.
-const GITHUB_CALL_SECONDS: u64 = 10;
-/// What the broker's SDK client may spend on one request attempt, and the
-/// longest backoff before a retry (the SDK's: 1 s, then 2 s; the broker's
-/// own retries of a store write: 160 ms, then 320 ms).
-const DYNAMO_ATTEMPT_SECONDS: u64 = broker::app::DYNAMO_ATTEMPT_TIMEOUT.as_secs();
-const DYNAMO_BACKOFF_SECONDS: u64 = 2;
-/// A request that waits out another container's lease polls this long at most.
-const LEASE_WAIT_SECONDS: u64 = 15 + 5;
+use std::time::Duration;
 
 pub use crate::helpers::containers::lambda_timeout;
 
-/// The worst case a fault adds to one request, from the attempts it caused:
-/// each faulted GitHub call bounded by its budget, each DynamoDB attempt
-/// that hung by the attempt timeout (a refused one answers at once), each
-/// retry by the longest backoff before it, plus lease waits. The calls the
-/// fault did not touch answer normally (milliseconds).
-#[derive(Debug, Default, Clone, Copy)]
+/// The worst case the faults of a scenario added to its requests, from what
+/// the run observed: each GitHub request a fault was applied to bounded by
+/// the broker's configured budget for a call, each DynamoDB request a fault
+/// delayed (or whose answer it lost) by the broker's attempt timeout, and
+/// each faulted DynamoDB request followed by the SDK's longest backoff (its
+/// standard retry: 1 s, then 2 s) before its retry.
+#[derive(Debug, Clone, Copy)]
 pub struct Attempts {
     pub github_calls: u64,
     pub dynamo_hung: u64,
     pub dynamo_retries: u64,
-    pub lease_waits: u64,
+    github_call: Duration,
 }
 
+/// The AWS SDK's standard retry waits at most this long before a retry.
+const SDK_BACKOFF: Duration = Duration::from_secs(2);
+
 impl Attempts {
-    pub fn worst_case_seconds(&self) -> u64 {
-        self.github_calls * GITHUB_CALL_SECONDS
-            + self.dynamo_hung * DYNAMO_ATTEMPT_SECONDS
-            + self.dynamo_retries * DYNAMO_BACKOFF_SECONDS
-            + self.lease_waits * LEASE_WAIT_SECONDS
+    /// What the faults of `w`'s run did, with `w`'s configured budgets.
+    pub fn observed(w: &World) -> Self {
+        let (fired, hung) = w.proxy.faults_fired();
+        Self {
+            github_calls: w.app.sim.faults_fired() as u64,
+            dynamo_hung: hung,
+            dynamo_retries: fired,
+            github_call: w.app.config().github_timeout,
+        }
     }
 
-    /// Asserts the worst case fits the function's Lambda timeout.
+    pub fn worst_case(&self) -> Duration {
+        let n = |count: u64| u32::try_from(count).unwrap_or(u32::MAX);
+        self.github_call * n(self.github_calls)
+            + broker::app::DYNAMO_ATTEMPT_TIMEOUT * n(self.dynamo_hung)
+            + SDK_BACKOFF * n(self.dynamo_retries)
+    }
+
+    /// Asserts that a fault did fire, and that the worst case it added fits
+    /// the function's Lambda timeout in `template.yaml`.
     pub fn assert_fit(&self, function: Function) {
-        let limit = lambda_timeout(function);
         assert!(
-            self.worst_case_seconds() <= limit,
-            "{self:?}: worst case {} s exceeds {}'s Lambda timeout of {limit} s",
-            self.worst_case_seconds(),
+            self.github_calls + self.dynamo_retries > 0,
+            "no injected fault fired: the scenario tested nothing"
+        );
+        let limit = Duration::from_secs(lambda_timeout(function));
+        assert!(
+            self.worst_case() <= limit,
+            "{self:?}: worst case {:?} exceeds {}'s Lambda timeout of {limit:?}",
+            self.worst_case(),
             function.name()
         );
     }
@@ -163,7 +174,7 @@ fn the_lambda_timeouts_are_read_from_the_template() {
         github_calls: 1,
         dynamo_hung: 3,
         dynamo_retries: 2,
-        lease_waits: 0,
+        github_call: Duration::from_secs(10),
     };
-    assert_eq!(all.worst_case_seconds(), 10 + 3 * DYNAMO_ATTEMPT_SECONDS + 4);
+    assert_eq!(all.worst_case(), Duration::from_secs(10 + 3 * 2 + 2 * 2));
 }

@@ -40,7 +40,9 @@ async fn links_and_unlinks_racing_installation_deleted_across_processes_never_le
     let app = TestApp::spawn().await;
     app.sim.add_user("octocat");
     let teams: Vec<String> = (0..TEAMS).map(|t| format!("team-{t}")).collect();
-    let alice = User::new("alice", &teams.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut accounts: Vec<&str> = teams.iter().map(String::as_str).collect();
+    accounts.push("team-pre");
+    let alice = User::new("alice", &accounts);
     assert_eq!(app.connect(&alice, "octocat").await.status, 200);
     let vending = start_many(&app, &moto::recorder().url(), Function::TokenVending, 3, "race-links").await;
     let hooks = start_many(&app, &moto::recorder().url(), Function::Webhook, 1, "race-uninstall").await;
@@ -55,6 +57,16 @@ async fn links_and_unlinks_racing_installation_deleted_across_processes_never_le
             .sim
             .install(&org, RepoSelection::All, &[("members", "read"), ("contents", "read")]);
         let deleted = about(webhook("installation.deleted"), installation, &org, 1000 + round as u64);
+        // A link made before the race: the deletion always has one to
+        // remove, even in a round where every racing link loses.
+        let pre = vending[0]
+            .frontend(
+                &alice,
+                "PUT",
+                &format!("/accounts/team-pre/installations/{installation}"),
+            )
+            .await;
+        assert_eq!(pre.status, 200, "{:?}", pre.body);
         let id = delivery();
         // The deletion leaves at a random moment within the links' run.
         let delay = Duration::from_millis(random_below(60));

@@ -91,6 +91,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     armed: Vec<Fault>,
+    /// Requests a fault was applied to, and of those, the ones it held
+    /// past an answer the caller waited for (`Delay`, `LoseAnswer`).
+    pub fired: u64,
+    pub hung: u64,
 }
 
 impl Faults {
@@ -127,6 +131,10 @@ impl Faults {
         let fault = &mut self.armed[i];
         fault.times -= 1;
         let kind = fault.kind.clone();
+        self.fired += 1;
+        if matches!(kind, FaultKind::Delay(_) | FaultKind::LoseAnswer) {
+            self.hung += 1;
+        }
         if fault.times == 0 {
             self.armed.remove(i);
         }

@@ -206,6 +206,13 @@ impl DynamoProxy {
         self.lock().faults.clear();
     }
 
+    /// (requests a fault was applied to, those of them delayed or whose
+    /// answer was lost), since the start.
+    pub fn faults_fired(&self) -> (u64, u64) {
+        let shared = self.lock();
+        (shared.faults.fired, shared.faults.hung)
+    }
+
     /// Faults still armed (not yet used up): lets a test check that the
     /// fault it meant actually fired.
     pub fn armed_faults(&self) -> usize {

@@ -103,6 +103,8 @@ impl Fault {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     armed: Vec<Fault>,
+    /// How many requests a fault was applied to.
+    pub fired: usize,
     /// Keyed by exact (upper-case method, path) so the map stays as small as
     /// the set of distinct routes hit; prefixes are summed at query time.
     seen: HashMap<(String, String), usize>,
@@ -140,6 +142,7 @@ impl Faults {
     /// used up by one (and dropped once it has no uses left).
     pub fn take(&mut self, method: &str, path: &str) -> Option<FaultKind> {
         let i = self.armed.iter().position(|f| f.matches(method, path))?;
+        self.fired += 1;
         let fault = &mut self.armed[i];
         fault.times -= 1;
         let kind = fault.kind.clone();

@@ -405,6 +405,12 @@ impl GitHubSim {
         self.shared.lock().faults.push(fault);
     }
 
+    /// How many requests an injected fault was applied to, since start: a
+    /// test can check that the fault it meant did fire.
+    pub fn faults_fired(&self) -> usize {
+        self.shared.lock().faults.fired
+    }
+
     /// Disarms every fault.
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
