@@ -314,3 +314,31 @@ async fn a_jwt_without_a_subject_is_unauthenticated() {
 
     assert_eq!(response.status, 401);
 }
+
+/// The unambiguous form a platform can choose: the accounts claim as a JSON
+/// string, which API Gateway passes on as it is.
+#[tokio::test]
+async fn an_accounts_claim_given_as_a_json_string_is_read_exactly() {
+    let (app, _, installation) = linked_world().await;
+    let claims = |accounts: &str| {
+        std::collections::HashMap::from([
+            ("sub".to_owned(), "alice".to_owned()),
+            ("accounts".to_owned(), accounts.to_owned()),
+        ])
+    };
+    let listing = |accounts: &'static str| {
+        app.request(
+            "GET",
+            "/accounts/team-a/installations",
+            None,
+            Auth::Jwt(claims(accounts)),
+        )
+    };
+
+    let json = listing(r#"["team-b","team-a"]"#).await;
+    let spaced = listing(r#"["team-a b"]"#).await;
+
+    assert_eq!(json.status, 200, "{:?}", json.body);
+    assert_eq!(json.body["installations"][0]["id"], installation);
+    assert_eq!((spaced.status, spaced.error_code()), (403, "not_account_member"));
+}
