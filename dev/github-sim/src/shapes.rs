@@ -127,6 +127,10 @@ pub(crate) fn private_user(account: &Account, world: &World, base: &str) -> Valu
         "created_at": iso8601(account.created_at),
         "updated_at": iso8601(account.created_at),
         "private_gists": 0,
+        "disk_usage": 0,
+        "collaborators": 0,
+        // The authenticated user sees their own account in full.
+        "user_view_type": "private",
         "total_private_repos": private_repos,
         "owned_private_repos": private_repos,
         "two_factor_authentication": true,
@@ -141,12 +145,14 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-/// A repository (the fields clients use, plus a few more).
+/// A repository, with every field GitHub's `full-repository` schema
+/// requires (the `*_url` templates in GitHub's own forms; counts zero).
 pub(crate) fn repo(repo: &Repo, world: &World, base: &str) -> Value {
     let owner = world.accounts.get(&repo.owner_id);
     let owner_login = owner.map(|o| o.login.as_str()).unwrap_or("ghost");
     let full_name = format!("{owner_login}/{}", repo.name);
-    json!({
+    let api = format!("{base}/repos/{full_name}");
+    let mut value = json!({
         "id": repo.id,
         "node_id": node_id("Repository", repo.id),
         "name": repo.name,
@@ -156,19 +162,83 @@ pub(crate) fn repo(repo: &Repo, world: &World, base: &str) -> Value {
         "html_url": format!("https://github.com/{full_name}"),
         "description": repo.description,
         "fork": false,
-        "url": format!("{base}/repos/{full_name}"),
+        "url": api,
         // The simulator speaks no git protocol; these are GitHub's own forms.
         "clone_url": format!("https://github.com/{full_name}.git"),
         "git_url": format!("git://github.com/{full_name}.git"),
         "ssh_url": format!("git@github.com:{full_name}.git"),
+        "svn_url": format!("https://github.com/{full_name}"),
+        "mirror_url": null,
+        "homepage": null,
+        "language": null,
+        "license": null,
         "visibility": if repo.private { "private" } else { "public" },
         "default_branch": "main",
         "archived": false,
         "disabled": false,
+        "has_issues": true,
+        "has_projects": true,
+        "has_wiki": true,
+        "has_pages": false,
+        "has_downloads": true,
+        "has_discussions": false,
+        "forks": 0,
+        "forks_count": 0,
+        "open_issues": 0,
+        "open_issues_count": 0,
+        "stargazers_count": 0,
+        "watchers": 0,
+        "watchers_count": 0,
+        "network_count": 0,
+        "subscribers_count": 0,
+        "size": 0,
         "created_at": iso8601(repo.created_at),
         "updated_at": iso8601(repo.created_at),
         "pushed_at": iso8601(repo.created_at),
-    })
+    });
+    let urls = [
+        ("archive_url", "/{archive_format}{/ref}"),
+        ("assignees_url", "/assignees{/user}"),
+        ("blobs_url", "/git/blobs{/sha}"),
+        ("branches_url", "/branches{/branch}"),
+        ("collaborators_url", "/collaborators{/collaborator}"),
+        ("comments_url", "/comments{/number}"),
+        ("commits_url", "/commits{/sha}"),
+        ("compare_url", "/compare/{base}...{head}"),
+        ("contents_url", "/contents/{+path}"),
+        ("contributors_url", "/contributors"),
+        ("deployments_url", "/deployments"),
+        ("downloads_url", "/downloads"),
+        ("events_url", "/events"),
+        ("forks_url", "/forks"),
+        ("git_commits_url", "/git/commits{/sha}"),
+        ("git_refs_url", "/git/refs{/sha}"),
+        ("git_tags_url", "/git/tags{/sha}"),
+        ("hooks_url", "/hooks"),
+        ("issue_comment_url", "/issues/comments{/number}"),
+        ("issue_events_url", "/issues/events{/number}"),
+        ("issues_url", "/issues{/number}"),
+        ("keys_url", "/keys{/key_id}"),
+        ("labels_url", "/labels{/name}"),
+        ("languages_url", "/languages"),
+        ("merges_url", "/merges"),
+        ("milestones_url", "/milestones{/number}"),
+        ("notifications_url", "/notifications{?since,all,participating}"),
+        ("pulls_url", "/pulls{/number}"),
+        ("releases_url", "/releases{/id}"),
+        ("stargazers_url", "/stargazers"),
+        ("statuses_url", "/statuses/{sha}"),
+        ("subscribers_url", "/subscribers"),
+        ("subscription_url", "/subscription"),
+        ("tags_url", "/tags"),
+        ("teams_url", "/teams"),
+        ("trees_url", "/git/trees{/sha}"),
+    ];
+    let fields = value.as_object_mut().expect("an object");
+    for (name, suffix) in urls {
+        fields.insert(name.to_owned(), Value::String(format!("{api}{suffix}")));
+    }
+    value
 }
 
 pub(crate) fn permissions(perms: &std::collections::BTreeMap<String, String>) -> Value {

@@ -19,6 +19,7 @@ mod git;
 mod html;
 mod install;
 mod oauth;
+mod record;
 mod refs;
 mod repos;
 mod user;
@@ -110,13 +111,15 @@ async fn stamp(State(sim): State<Arc<Shared>>, req: Request, next: Next) -> Resp
         st.faults.record(method.as_str(), &path);
         st.faults.take(method.as_str(), &path)
     };
-    let mut resp = match fault {
+    let faulted = fault.is_some();
+    let resp = match fault {
         None => next.run(req).await,
         Some(kind) => {
             tracing::debug!(%method, %path, fault = ?kind, "github-sim fault");
             faults::apply(&sim, kind, &request_id, req, next).await
         }
     };
+    let mut resp = record::record(&method, &path, faulted, resp).await;
     let now = sim.lock().now();
     let headers = resp.headers_mut();
     if let Ok(date) = HeaderValue::from_str(&http_date(now)) {
