@@ -229,16 +229,9 @@ async fn every_ordered_pair_of_installation_events_delivered_out_of_order_and_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_overtaken_in_flight_by_a_later_one_does_not_land() {
     let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    app.sim.add_org("octo-org", &["octocat"]);
-    let id = app.sim.install(
-        "octo-org",
-        RepoSelection::All,
-        &[("members", "read"), ("contents", "read")],
-    );
-    let alice = User::new("alice", &["team-a"]);
-    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
-    assert_eq!(app.link(&alice, "team-a", id).await.status, 200);
+    let (_, id) = app
+        .octo_org_linked_to_team_a(&[("members", "read"), ("contents", "read")])
+        .await;
     let broker = app.build_app().await.unwrap();
     app.sim.hold_webhooks();
     app.sim.suspend(id);

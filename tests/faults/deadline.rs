@@ -279,17 +279,9 @@ async fn on_lambda_the_invocations_own_deadline_sets_the_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_functions_longest_request_is_answered_before_lambdas_timeout() {
     let app = crate::helpers::TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    app.sim.add_org("octo-org", &["octocat"]);
-    app.sim.add_repo("octo-org", "web", false);
-    let installation = app.sim.install(
-        "octo-org",
-        github_sim::RepoSelection::All,
-        &[("members", "read"), ("contents", "write")],
-    );
-    let alice = crate::helpers::User::new("alice", &["team-a"]);
-    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
-    assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
+    let (alice, installation) = app
+        .octo_org_linked_to_team_a(&[("members", "read"), ("contents", "write")])
+        .await;
     let (state, code) = app.authorized(&alice, "octocat", json!({"account_id": "team-a"})).await;
     let aws = crate::helpers::moto::recorder().url();
     let start = |function| ProcessContainer::start(&app, &aws, function, "worst-case");

@@ -8,11 +8,10 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use github_sim::RepoSelection;
 use serde_json::json;
 
 use crate::helpers::reliability::record;
-use crate::helpers::{TestApp, User};
+use crate::helpers::TestApp;
 
 /// Names a URL could cut (`#`, `?`), decode (`%2e%2e`, `%2F`), or read as
 /// another path, and names git refuses.
@@ -122,19 +121,10 @@ struct World {
 
 async fn world() -> World {
     let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    app.sim.add_org("octo-org", &["octocat"]);
-    app.sim.add_repo("octo-org", "web", false);
+    app.octo_org_linked_to_team_a(&[("members", "read"), ("contents", "write")])
+        .await;
     app.sim
         .push_commit("octo-org", "web", "release", "existing", &[("r.txt", "r")]);
-    let installation = app.sim.install(
-        "octo-org",
-        RepoSelection::All,
-        &[("members", "read"), ("contents", "write")],
-    );
-    let alice = User::new("alice", &["team-a"]);
-    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
-    assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
     World { app }
 }
 

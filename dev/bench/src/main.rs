@@ -218,7 +218,7 @@ async fn main() {
             runs.push(match step {
                 0 => workload::oauth(&infra, imp, n).await,
                 1 => workload::vending(&infra, imp, &world, n).await,
-                _ => workload::webhooks(&infra, imp, &root, n).await,
+                _ => workload::webhooks(&infra, imp, &world, &root, n).await,
             });
         }
     }

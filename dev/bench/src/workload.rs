@@ -20,6 +20,9 @@ const ACCOUNTS: &[&str] = &["team-a", "team-b"];
 pub struct World {
     pub org_installation: u64,
     pub user_installation: u64,
+    /// The installation the webhook events are about: the broker reads it
+    /// from GitHub on each installation event, so it must exist there.
+    pub hook_installation: u64,
 }
 
 pub fn build_world(infra: &Infra) -> World {
@@ -37,6 +40,10 @@ pub fn build_world(infra: &Infra) -> World {
             &[("members", "read"), perms[0], perms[1]],
         ),
         user_installation: sim.install("octocat", RepoSelection::All, &perms),
+        hook_installation: {
+            sim.add_org("hook-org", &["octocat"]);
+            sim.install("hook-org", RepoSelection::All, &perms)
+        },
     }
 }
 
@@ -151,7 +158,7 @@ const HOOKS: &[(&str, &str)] = &[
     ("installation", "installation.deleted"),
 ];
 
-pub async fn webhooks(infra: &Infra, imp: &Implementation, root: &Path, n: usize) -> FunctionRun {
+pub async fn webhooks(infra: &Infra, imp: &Implementation, world: &World, root: &Path, n: usize) -> FunctionRun {
     let mut delivery = 0u64;
     let mut next_id = || {
         delivery += 1;
@@ -161,7 +168,13 @@ pub async fn webhooks(infra: &Infra, imp: &Implementation, root: &Path, n: usize
         .iter()
         .map(|(event, file)| {
             let path = root.join("tests/fixtures/webhooks").join(format!("{file}.json"));
-            (*event, *file, std::fs::read_to_string(path).expect("fixture"))
+            let mut payload: Value =
+                serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+            // About the world's installation, which GitHub (the simulator) knows.
+            if payload["installation"].is_object() {
+                payload["installation"]["id"] = world.hook_installation.into();
+            }
+            (*event, *file, payload.to_string())
         })
         .collect();
     let ping = webhook("ping", &next_id(), &bodies[0].2);

@@ -187,6 +187,16 @@ impl RestClient {
         })
     }
 
+    /// A GET as the app (reads are always safe to replay).
+    async fn get_as_app(&self, app: &AppCredentials, url: Url) -> GitHubResult<Response> {
+        self.send_as_app(app, Replay::Safe, |jwt| {
+            self.http
+                .get(url.clone())
+                .header("authorization", format!("Bearer {jwt}"))
+        })
+        .await
+    }
+
     async fn oauth_token(&self, form: &[(&str, &str)]) -> GitHubResult<UserTokens> {
         let url = self.web.join("login/oauth/access_token").expect("static path");
         let resp = self
@@ -374,13 +384,8 @@ impl GitHub for RestClient {
 
     async fn installation(&self, app: &AppCredentials, id: InstallationId) -> GitHubResult<Option<Installation>> {
         let id = id.to_string();
-        let url = self.api_url(["app", "installations", &id])?;
         let resp = self
-            .send_as_app(app, Replay::Safe, |jwt| {
-                self.http
-                    .get(url.clone())
-                    .header("authorization", format!("Bearer {jwt}"))
-            })
+            .get_as_app(app, self.api_url(["app", "installations", &id])?)
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -393,14 +398,7 @@ impl GitHub for RestClient {
     }
 
     async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String> {
-        let url = self.api_url(["app"])?;
-        let resp = self
-            .send_as_app(app, Replay::Safe, |jwt| {
-                self.http
-                    .get(url.clone())
-                    .header("authorization", format!("Bearer {jwt}"))
-            })
-            .await?;
+        let resp = self.get_as_app(app, self.api_url(["app"])?).await?;
         Ok(parse::<AppObject>(resp, "GET /app").await?.slug)
     }
 
