@@ -33,3 +33,16 @@ pub fn record(area: &str, case: &str, tried: u64, held: u64, expectation: &str) 
         .unwrap_or_else(|e| panic!("RELIABILITY_OUT {path}: {e}"));
     file.write_all(format!("{line}\n").as_bytes()).unwrap();
 }
+
+/// Records `tried` attempts of which `failures` did not hold, then fails
+/// the test with every failure if there was any: the usual end of a test
+/// that tries a table of cases.
+pub fn record_cases(area: &str, case: &str, tried: u64, failures: &[String], expectation: &str) {
+    record(area, case, tried, tried - failures.len() as u64, expectation);
+    assert!(
+        failures.is_empty(),
+        "{} of {tried} did not hold:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
