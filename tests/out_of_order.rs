@@ -233,7 +233,7 @@ async fn a_read_overtaken_in_flight_by_a_later_one_does_not_land() {
     app.sim.inject(github_sim::Fault {
         method: Some("GET".into()),
         path_prefix: format!("/app/installations/{id}"),
-        kind: github_sim::FaultKind::SlowAnswer(std::time::Duration::from_millis(1500)),
+        kind: github_sim::FaultKind::SlowAnswer(std::time::Duration::from_millis(3000)),
         times: 1,
     });
 
