@@ -14,14 +14,7 @@ use crate::helpers::{TestApp, User};
 async fn a_full_flow_leaves_no_token_or_secret_in_the_logs_or_the_table() {
     let (logs, _guard) = LogCapture::start();
     let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    app.sim.add_org("octo-org", &["octocat"]);
-    app.sim.add_repo("octo-org", "web", false);
-    let installation = app.sim.install(
-        "octo-org",
-        RepoSelection::All,
-        &[("members", "read"), ("contents", "write")],
-    );
+    let installation = app.octo_org(&[("members", "read"), ("contents", "write")]);
     let alice = User::new("alice", &["team-a"]);
 
     // Connect, list, link, vend (two scopes), refresh, use, fail in the usual ways.

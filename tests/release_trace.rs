@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use broker::api::Function;
-use github_sim::RepoSelection;
 use serde_json::json;
 
 use crate::helpers::app::state_and_challenge;
@@ -29,14 +28,7 @@ async fn the_release_binaries_at_trace_log_no_event_body() {
         "BROKER_TEST_LOG_DIR: the logs are what this checks"
     );
     let app = TestApp::spawn().await;
-    app.sim.add_user("octocat");
-    app.sim.add_org("octo-org", &["octocat"]);
-    app.sim.add_repo("octo-org", "web", false);
-    let installation = app.sim.install(
-        "octo-org",
-        RepoSelection::All,
-        &[("members", "read"), ("contents", "write")],
-    );
+    let installation = app.octo_org(&[("members", "read"), ("contents", "write")]);
     let start = |function: Function| {
         let binary = dir.join(function.name());
         let app = &app;

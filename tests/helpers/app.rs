@@ -304,16 +304,21 @@ impl TestApp {
         (state, self.sim.authorize(login, Some(&challenge), None))
     }
 
+    /// octocat owns octo-org, with a repository `web`, where the app is
+    /// installed with `permissions`: the installation's id.
+    pub fn octo_org(&self, permissions: &[(&str, &str)]) -> u64 {
+        self.sim.add_user("octocat");
+        self.sim.add_org("octo-org", &["octocat"]);
+        self.sim.add_repo("octo-org", "web", false);
+        self.sim
+            .install("octo-org", github_sim::RepoSelection::All, permissions)
+    }
+
     /// The common world: octocat owns octo-org (with a repository `web`),
     /// where the app is installed with `permissions`; alice, in team-a, is
     /// connected as octocat and has linked it to team-a.
     pub async fn octo_org_linked_to_team_a(&self, permissions: &[(&str, &str)]) -> (User, u64) {
-        self.sim.add_user("octocat");
-        self.sim.add_org("octo-org", &["octocat"]);
-        self.sim.add_repo("octo-org", "web", false);
-        let installation = self
-            .sim
-            .install("octo-org", github_sim::RepoSelection::All, permissions);
+        let installation = self.octo_org(permissions);
         let alice = User::new("alice", &["team-a"]);
         assert_eq!(self.connect(&alice, "octocat").await.status, 200);
         assert_eq!(self.link(&alice, "team-a", installation).await.status, 200);

@@ -71,7 +71,8 @@ fn caller_of(path_and_query: &str) -> (Option<&str>, String) {
 /// `DYNAMO_PROXY_IAM_LOG` names, if it is set.
 fn log_needs(caller: &str, needs: &BTreeSet<iam::Need>) {
     static WRITTEN: std::sync::OnceLock<Mutex<HashSet<(String, iam::Need)>>> = std::sync::OnceLock::new();
-    let Some(path) = std::env::var_os("DYNAMO_PROXY_IAM_LOG") else {
+    static PATH: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let Some(path) = PATH.get_or_init(|| std::env::var_os("DYNAMO_PROXY_IAM_LOG")) else {
         return;
     };
     let mut written = WRITTEN
