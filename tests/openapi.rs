@@ -30,7 +30,7 @@ fn scheme(access: Access) -> &'static str {
 }
 
 fn spec_path(route: &RouteSpec) -> &'static str {
-    match route.access {
+    match route.access() {
         Access::Signature => WEBHOOK_PATH,
         _ => route.path,
     }
@@ -46,7 +46,7 @@ fn table_routes() -> BTreeSet<(String, String, String)> {
             (
                 r.method.as_str().to_ascii_lowercase(),
                 spec_path(r).to_owned(),
-                scheme(r.access).to_owned(),
+                scheme(r.access()).to_owned(),
             )
         })
         .collect()
@@ -223,7 +223,7 @@ fn every_error_response_is_the_error_body_with_its_codes_and_each_caller_can_be_
 }
 
 /// Every error code the broker's source can produce: the first argument of
-/// the `Error` constructors, `code: "…"` fields, and the fixed codes of
+/// the `Error` and `DomainError` constructors, `code: "…"` fields, and the fixed codes of
 /// `Error::code`. Scanning the source keeps this list from being a copy.
 fn source_error_codes() -> BTreeSet<String> {
     fn literal_after(text: &str, marker: &str, out: &mut BTreeSet<String>) {
@@ -246,6 +246,8 @@ fn source_error_codes() -> BTreeSet<String> {
                 // Unit tests quote codes too; only the code above them counts.
                 let text = text.split("#[cfg(test)]").next().unwrap_or_default();
                 for marker in [
+                    "invalid(",
+                    "unprocessable(",
                     "bad_request(",
                     "forbidden(",
                     "not_found(",

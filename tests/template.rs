@@ -60,7 +60,7 @@ fn served(function: &str, routes: &[RouteSpec]) -> BTreeSet<Route> {
                 function.to_owned(),
                 r.method.to_string(),
                 r.path.to_owned(),
-                access_name(r.access),
+                access_name(r.access()),
             )
         })
         .collect()
@@ -203,7 +203,7 @@ fn the_webhook_is_reached_through_a_function_url_that_trusts_only_the_signature(
         "the webhook takes no other events: {:?}",
         webhook["Events"]
     );
-    assert!(WEBHOOK_ROUTES.iter().all(|r| r.access == Access::Signature));
+    assert!(WEBHOOK_ROUTES.iter().all(|r| r.access() == Access::Signature));
     let output = &template["Outputs"]["WebhookFunctionUrl"]["Value"];
     match output {
         Value::Tagged(t) if t.tag == "GetAtt" => {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use broker::api::request::MAX_API_BODY;
-use broker::api::routes::Router;
+use broker::api::router::Router;
 use broker::api::{Access, ApiRequest, Authorizer, Function};
 use broker::domain::Caller;
 use libfuzzer_sys::fuzz_target;
@@ -59,7 +59,7 @@ fn check_routes(req: &ApiRequest) {
         }
         let internal = req.path.starts_with("/internal/");
         if *function != Function::Webhook {
-            assert_eq!(route.access == Access::Iam, internal, "{function:?} {}", req.path);
+            assert_eq!(route.access() == Access::Iam, internal, "{function:?} {}", req.path);
         }
     }
 }

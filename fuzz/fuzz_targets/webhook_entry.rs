@@ -234,7 +234,7 @@ async fn webhook_service() -> (Service, GitHubSim) {
     )
     .expect("HTTP client");
     let app = App::new(config, secrets, Arc::new(store), Arc::new(github), clock);
-    (Service::new(Function::Webhook, app), sim)
+    (Service::new(Function::Webhook, app.into()), sim)
 }
 
 fn request(input: &Delivery) -> ApiGatewayV2httpRequest {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
-use broker::api::routes::Router;
+use broker::api::router::Router;
 use broker::api::Function;
 use broker::crypto::signature::{sign, WebhookVerifier};
 use broker::crypto::TokenSealer;

@@ -3,8 +3,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch; every expiry in the broker is kept in this unit.
-pub type UnixTime = i64;
+pub use crate::domain::UnixTime;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> UnixTime;

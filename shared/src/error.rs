@@ -4,6 +4,7 @@
 
 use http::StatusCode;
 
+use crate::domain::DomainError;
 use crate::github::GitHubError;
 use crate::store::StoreError;
 
@@ -138,6 +139,17 @@ impl Error {
             Self::Store(StoreError::Throttled(_)) => "the broker is busy; try again".into(),
             Self::Store(_) | Self::Internal(_) => "internal error".into(),
             other => other.to_string(),
+        }
+    }
+}
+
+impl From<DomainError> for Error {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { code, message } => Self::BadRequest { code, message },
+            DomainError::Forbidden { code, message } => Self::Forbidden { code, message },
+            DomainError::Unprocessable { code, message } => Self::Unprocessable { code, message },
+            DomainError::TooLarge { limit } => Self::PayloadTooLarge { limit },
         }
     }
 }

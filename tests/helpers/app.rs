@@ -395,9 +395,9 @@ impl Container {
                 .expect("app starts")
         };
         Self {
-            oauth: Service::new(Function::OAuthCallback, app(Function::OAuthCallback).await),
-            vending: Service::new(Function::TokenVending, app(Function::TokenVending).await),
-            webhook: Service::new(Function::Webhook, app(Function::Webhook).await),
+            oauth: Service::new(Function::OAuthCallback, app(Function::OAuthCallback).await.into()),
+            vending: Service::new(Function::TokenVending, app(Function::TokenVending).await.into()),
+            webhook: Service::new(Function::Webhook, app(Function::Webhook).await.into()),
         }
     }
 

@@ -157,9 +157,9 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
         ))
     };
     Ok(Runner {
-        oauth: Service::new(Function::OAuthCallback, app().await?),
-        vending: Service::new(Function::TokenVending, app().await?),
-        webhook: Service::new(Function::Webhook, app().await?),
+        oauth: Service::new(Function::OAuthCallback, app().await?.into()),
+        vending: Service::new(Function::TokenVending, app().await?.into()),
+        webhook: Service::new(Function::Webhook, app().await?.into()),
         auth: LocalAuth::new(),
         sim,
         base_url,

@@ -109,7 +109,7 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
             return Err(e.to_string().into());
         }
     };
-    let service = Service::new(function, app);
+    let service = Service::new(function, std::sync::Arc::new(app));
     let service = &service;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {

@@ -1,39 +1,47 @@
 //! The HTTP edge: requests in (from Lambda's event, or from the local
-//! runner later), routed to a thin handler per route (parse → authorize →
-//! call the service → map the result), JSON out. Errors become responses in
+//! runner), routed by the function's table ([`routes`]) to a thin handler
+//! once its required caller is checked (JWT, IAM, webhook signature), JSON
+//! out: request bodies ([`bodies`]), ids ([`params`]) and response bodies
+//! ([`views`]) live here and nowhere below. Errors become responses in
 //! exactly one place, [`response::ApiResponse::error`].
 
+pub mod bodies;
+mod handlers;
 pub mod lambda;
-mod oauth_routes;
+pub mod params;
 pub mod request;
 pub mod response;
+pub mod router;
 pub mod routes;
-mod vending_routes;
-mod webhook_route;
+pub mod views;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::Method;
 
 pub use request::{ApiRequest, Authorizer};
 pub use response::ApiResponse;
-pub use routes::{Access, Function, RouteId, RouteSpec};
+pub use routes::{Access, Function, RouteSpec};
 
 use crate::domain::Caller;
 use crate::error::Error;
 use crate::App;
 
+/// GitHub caps webhook payloads at 25 MB.
+pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
+
 /// One function's HTTP service: its routes, over the container's [`App`].
 pub struct Service {
-    app: App,
+    app: Arc<App>,
     function: Function,
-    router: routes::Router,
+    router: router::Router,
 }
 
 impl Service {
-    pub fn new(function: Function, app: App) -> Self {
+    pub fn new(function: Function, app: Arc<App>) -> Self {
         Self {
-            router: routes::Router::new(function.routes()),
+            router: router::Router::new(function.routes()),
             app,
             function,
         }
@@ -43,21 +51,25 @@ impl Service {
         &self.app
     }
 
+    pub fn function(&self) -> Function {
+        self.function
+    }
+
     pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
         let started = Instant::now();
         let origin = req.header("origin").map(str::to_owned);
-        let cors = origin.filter(|o| self.function != Function::Webhook && self.app.config.is_frontend_origin(o));
+        let cors = origin.filter(|o| self.router.serves_browsers() && self.app.config.is_frontend_origin(o));
         let (route, response) = match self.route(&req).await {
             Ok((route, response)) => (Some(route), response),
             Err(Error::MethodNotAllowed) => (
                 None,
-                ApiResponse::error(&Error::MethodNotAllowed).with_allow(&self.allowed(&req.path)),
+                ApiResponse::error(&Error::MethodNotAllowed).with_allow(&self.router.allowed(&req.path)),
             ),
             Err(error) => (None, ApiResponse::error(&error)),
         };
         tracing::info!(
             method = %req.method,
-            route = route.map(|r| r.path).unwrap_or("-"),
+            route = route.unwrap_or("-"),
             status = response.status.as_u16(),
             millis = started.elapsed().as_millis() as u64,
             "request"
@@ -68,42 +80,47 @@ impl Service {
         }
     }
 
-    async fn route(&self, req: &ApiRequest) -> Result<(&'static RouteSpec, ApiResponse), Error> {
-        if self.function == Function::Webhook {
-            return Ok((&routes::WEBHOOK_ROUTES[0], webhook_route::handle(&self.app, req).await?));
-        }
-        if req.method == Method::OPTIONS {
-            return Ok((&routes::PREFLIGHT, ApiResponse::preflight()));
+    /// Finds the route, checks that its required caller is the one
+    /// calling, then runs its handler.
+    async fn route(&self, req: &ApiRequest) -> Result<(&'static str, ApiResponse), Error> {
+        if req.method == Method::OPTIONS && self.router.serves_browsers() {
+            return Ok(("*", ApiResponse::preflight()));
         }
         let (route, params) = self.router.find(&req.method, &req.path)?;
-        let response = match route.access {
-            Access::Jwt => {
-                let caller = self.caller(req)?;
-                match self.function {
-                    Function::OAuthCallback => oauth_routes::handle(&self.app, route.id, &caller, req).await?,
-                    _ => vending_routes::frontend(&self.app, route.id, &caller, &params).await?,
-                }
-            }
-            Access::Iam => {
+        let call = router::Call { req, params };
+        let app = &*self.app;
+        let response = match route.handler {
+            router::Handler::Jwt(handler) => handler(app, &self.caller(req)?, &call).await?,
+            router::Handler::Iam(handler) => {
                 if !matches!(req.auth, Authorizer::Iam) {
                     return Err(Error::forbidden(
                         "iam_required",
                         "internal routes need IAM authorization",
                     ));
                 }
-                vending_routes::internal(&self.app, route.id, &params, req).await?
+                handler(app, &call).await?
             }
-            Access::Signature => unreachable!("only the webhook function has signature routes"),
+            router::Handler::Signature(handler) => {
+                self.verify_signature(req).await?;
+                handler(app, &call).await?
+            }
         };
-        Ok((route, response))
+        Ok((route.path, response))
     }
 
-    /// What a 405 on `path` lists in `Allow`: the webhook takes only POST.
-    fn allowed(&self, path: &str) -> Vec<&'static str> {
-        match self.function {
-            Function::Webhook => vec!["POST"],
-            _ => self.router.allowed(path),
+    /// GitHub's deliveries: the size first, then the signature over the
+    /// raw body, before anything of it is read.
+    async fn verify_signature(&self, req: &ApiRequest) -> Result<(), Error> {
+        if req.body.len() > MAX_WEBHOOK_BODY {
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_WEBHOOK_BODY,
+            });
         }
+        let creds = self.app.secrets.current().await;
+        if !creds.webhook.verify(req.header("x-hub-signature-256"), &req.body) {
+            return Err(Error::Unauthenticated("missing or invalid X-Hub-Signature-256".into()));
+        }
+        Ok(())
     }
 
     fn caller(&self, req: &ApiRequest) -> Result<Caller, Error> {

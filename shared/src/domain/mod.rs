@@ -2,6 +2,7 @@
 //! Lambda, DynamoDB or HTTP: the services feed it data and act on its answers.
 
 pub mod caller;
+pub mod error;
 pub mod ids;
 pub mod installation;
 pub mod oauth;
@@ -11,5 +12,9 @@ pub mod scope;
 pub mod tokens;
 
 pub use caller::Caller;
+pub use error::{DomainError, DomainResult};
 pub use ids::{AccountId, GitHubUserId, InstallationId, UserId};
 pub use installation::{Installation, InstallationStatus, OrgMembership};
+
+/// Seconds since the Unix epoch; every expiry in the broker is kept in this unit.
+pub type UnixTime = i64;

@@ -2,9 +2,9 @@
 
 use secrecy::SecretString;
 
+use super::error::DomainError;
 use super::ids::{AccountId, UserId};
-use crate::clock::UnixTime;
-use crate::error::Error;
+use super::UnixTime;
 
 /// How long a person has between starting the flow and GitHub redirecting back.
 pub const STATE_TTL_SECONDS: i64 = 600;
@@ -22,15 +22,15 @@ pub struct OAuthState {
 impl OAuthState {
     /// Called on a state that was atomically taken (marked used) for this
     /// request: the store guarantees it was unused; this checks the rest.
-    pub fn accept(&self, caller: &UserId, now: UnixTime) -> Result<(), Error> {
+    pub fn accept(&self, caller: &UserId, now: UnixTime) -> Result<(), DomainError> {
         if now >= self.expires_at {
-            return Err(Error::bad_request(
+            return Err(DomainError::invalid(
                 "invalid_state",
                 "the OAuth state has expired: start again",
             ));
         }
         if &self.user != caller {
-            return Err(Error::forbidden(
+            return Err(DomainError::forbidden(
                 "state_mismatch",
                 "the OAuth state was started by another user",
             ));

@@ -2,9 +2,9 @@
 //! facts the services gather. Each returns the error the caller should see.
 
 use super::caller::Caller;
+use super::error::DomainError;
 use super::ids::{AccountId, GitHubUserId};
 use super::installation::{Installation, InstallationStatus, OrgMembership};
-use crate::error::Error;
 
 /// Who may link an installation to a team (`LINK_POLICY`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub fn require_installation_admin(
     installation: &Installation,
     user: GitHubUserId,
     membership: Option<OrgMembership>,
-) -> Result<(), Error> {
+) -> Result<(), DomainError> {
     let owner = if installation.is_organization() {
         membership.is_some_and(|m| m.admin && m.active)
     } else {
@@ -44,7 +44,7 @@ pub fn require_installation_admin(
     if owner {
         Ok(())
     } else {
-        Err(Error::forbidden(
+        Err(DomainError::forbidden(
             "installation_admin_required",
             format!(
                 "only {} can link its installation: its own user, or an owner of the organization",
@@ -55,11 +55,11 @@ pub fn require_installation_admin(
 }
 
 /// Frontend routes on an account: the caller's JWT must list it.
-pub fn require_member(caller: &Caller, account: &AccountId) -> Result<(), Error> {
+pub fn require_member(caller: &Caller, account: &AccountId) -> Result<(), DomainError> {
     if caller.is_member(account) {
         Ok(())
     } else {
-        Err(Error::forbidden(
+        Err(DomainError::forbidden(
             "not_account_member",
             format!("you are not a member of account {account}"),
         ))
@@ -68,10 +68,14 @@ pub fn require_member(caller: &Caller, account: &AccountId) -> Result<(), Error>
 
 /// Linking needs both: membership of the account and GitHub access to the
 /// installation, confirmed with the caller's own GitHub token.
-pub fn require_can_link(caller: &Caller, account: &AccountId, user_reaches_installation: bool) -> Result<(), Error> {
+pub fn require_can_link(
+    caller: &Caller,
+    account: &AccountId,
+    user_reaches_installation: bool,
+) -> Result<(), DomainError> {
     require_member(caller, account)?;
     if !user_reaches_installation {
-        return Err(Error::forbidden(
+        return Err(DomainError::forbidden(
             "installation_not_accessible",
             "your GitHub user cannot access that installation",
         ));
@@ -81,18 +85,18 @@ pub fn require_can_link(caller: &Caller, account: &AccountId, user_reaches_insta
 
 /// Vending: the installation must be linked to the account, known and active.
 /// `linked` and `installation` come from one consistent read.
-pub fn require_vendable(linked: bool, installation: Option<&Installation>) -> Result<&Installation, Error> {
+pub fn require_vendable(linked: bool, installation: Option<&Installation>) -> Result<&Installation, DomainError> {
     let installation = match (linked, installation) {
         (true, Some(i)) => i,
         _ => {
-            return Err(Error::forbidden(
+            return Err(DomainError::forbidden(
                 "installation_not_linked",
                 "that installation is not linked to this account",
             ))
         }
     };
     if installation.status == InstallationStatus::Suspended {
-        return Err(Error::forbidden(
+        return Err(DomainError::forbidden(
             "installation_suspended",
             "that installation is suspended on GitHub",
         ));

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::error::Error;
+use super::error::DomainError;
 
 /// At most this many files in one commit.
 pub const MAX_FILES: usize = 100;
@@ -65,18 +65,18 @@ pub fn valid_path(path: &str) -> bool {
         && !path.chars().any(char::is_control)
 }
 
-pub fn check_repository(owner: &str, name: &str, description: Option<&str>) -> Result<(), Error> {
+pub fn check_repository(owner: &str, name: &str, description: Option<&str>) -> Result<(), DomainError> {
     if !valid_login(owner) {
-        return Err(Error::bad_request("invalid_owner", "owner must be a GitHub login"));
+        return Err(DomainError::invalid("invalid_owner", "owner must be a GitHub login"));
     }
     if !valid_repo_name(name) {
-        return Err(Error::bad_request(
+        return Err(DomainError::invalid(
             "invalid_repository_name",
             "repository names are 1-100 of A-Z a-z 0-9 - _ .",
         ));
     }
     if description.is_some_and(|d| d.len() > 350) {
-        return Err(Error::bad_request(
+        return Err(DomainError::invalid(
             "invalid_description",
             "descriptions are at most 350 bytes",
         ));
@@ -89,22 +89,22 @@ pub fn check_commit<'a>(
     branch: &str,
     message: &str,
     files: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
-) -> Result<(), Error> {
+) -> Result<(), DomainError> {
     if !valid_branch(branch) {
-        return Err(Error::bad_request("invalid_branch", "not a valid branch name"));
+        return Err(DomainError::invalid("invalid_branch", "not a valid branch name"));
     }
     if message.trim().is_empty() || message.len() > 10_000 {
-        return Err(Error::bad_request(
+        return Err(DomainError::invalid(
             "invalid_message",
             "the commit message must be 1-10000 bytes",
         ));
     }
     let count = files.len();
     if count == 0 {
-        return Err(Error::bad_request("no_files", "a commit needs at least one file"));
+        return Err(DomainError::invalid("no_files", "a commit needs at least one file"));
     }
     if count > MAX_FILES {
-        return Err(Error::Unprocessable {
+        return Err(DomainError::Unprocessable {
             code: "too_many_files",
             message: format!("at most {MAX_FILES} files per commit"),
         });
@@ -113,24 +113,24 @@ pub fn check_commit<'a>(
     let mut total = 0;
     for (path, content) in files {
         if !valid_path(path) {
-            return Err(Error::bad_request(
+            return Err(DomainError::invalid(
                 "invalid_path",
                 format!("invalid file path {path:?}"),
             ));
         }
         if !seen.insert(path) {
-            return Err(Error::Unprocessable {
+            return Err(DomainError::Unprocessable {
                 code: "duplicate_path",
                 message: format!("{path:?} appears twice"),
             });
         }
         if content.len() > MAX_FILE_BYTES {
-            return Err(Error::PayloadTooLarge { limit: MAX_FILE_BYTES });
+            return Err(DomainError::TooLarge { limit: MAX_FILE_BYTES });
         }
         total += content.len();
     }
     if total > MAX_COMMIT_BYTES {
-        return Err(Error::PayloadTooLarge {
+        return Err(DomainError::TooLarge {
             limit: MAX_COMMIT_BYTES,
         });
     }
@@ -208,14 +208,28 @@ mod tests {
         );
         let many: Vec<(String, String)> = (0..=MAX_FILES).map(|i| (format!("f{i}"), String::new())).collect();
         let err = check_commit("main", "m", many.iter().map(|(p, c)| (p.as_str(), c.as_str()))).unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code()), (422, "too_many_files"));
+        assert!(
+            matches!(
+                err,
+                DomainError::Unprocessable {
+                    code: "too_many_files",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let big = "x".repeat(MAX_FILE_BYTES + 1);
         let err = check_commit("main", "m", [("a", big.as_str())].into_iter()).unwrap_err();
-        assert_eq!(err.status().as_u16(), 413);
+        assert_eq!(err, DomainError::TooLarge { limit: MAX_FILE_BYTES });
         let chunk = "x".repeat(MAX_FILE_BYTES);
         let five: Vec<(String, &str)> = (0..5).map(|i| (format!("f{i}"), chunk.as_str())).collect();
         let err = check_commit("main", "m", five.iter().map(|(p, c)| (p.as_str(), *c))).unwrap_err();
-        assert_eq!(err.status().as_u16(), 413);
+        assert_eq!(
+            err,
+            DomainError::TooLarge {
+                limit: MAX_COMMIT_BYTES
+            }
+        );
     }
 
     #[test]

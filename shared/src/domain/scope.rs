@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::error::DomainError;
 use super::repo::valid_repo_name;
-use crate::error::Error;
 
 /// GitHub's own limit on the repositories one token may be scoped to.
 const MAX_REPOSITORIES: usize = 500;
@@ -35,27 +35,27 @@ impl TokenScope {
         repositories: Vec<String>,
         repository_ids: Vec<u64>,
         permissions: BTreeMap<String, String>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, DomainError> {
         if repositories.len() + repository_ids.len() > MAX_REPOSITORIES {
-            return Err(Error::bad_request(
+            return Err(DomainError::invalid(
                 "invalid_scope",
                 "at most 500 repositories per token",
             ));
         }
         if let Some(bad) = repositories.iter().find(|r| !valid_repo_name(r)) {
-            return Err(Error::bad_request(
+            return Err(DomainError::invalid(
                 "invalid_scope",
                 format!("invalid repository name {bad:?}"),
             ));
         }
         if repository_ids.contains(&0) {
-            return Err(Error::bad_request(
+            return Err(DomainError::invalid(
                 "invalid_scope",
                 "repository ids are positive numbers",
             ));
         }
         if let Some((name, _)) = permissions.iter().find(|(n, l)| !valid_permission(n, l)) {
-            return Err(Error::bad_request(
+            return Err(DomainError::invalid(
                 "invalid_scope",
                 format!("permission {name:?} must be one of read, write, admin"),
             ));
@@ -78,7 +78,7 @@ impl TokenScope {
 mod tests {
     use super::*;
 
-    fn scope(repos: &[&str], perms: &[(&str, &str)]) -> Result<TokenScope, Error> {
+    fn scope(repos: &[&str], perms: &[(&str, &str)]) -> Result<TokenScope, DomainError> {
         TokenScope::new(
             repos.iter().map(|r| r.to_string()).collect(),
             vec![],

@@ -6,13 +6,48 @@ use std::collections::BTreeMap;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::UnixTime;
+use super::error::{DomainError, DomainResult};
+use super::scope::TokenScope;
+use super::UnixTime;
 
 /// Refresh a user token when it has less life left than this (SPEC: 5 minutes).
 pub const USER_TOKEN_REFRESH_MARGIN: i64 = 300;
 /// A cached installation token is reused while it has this much life left,
 /// unless the caller asks for another margin.
 pub const DEFAULT_MIN_TTL: i64 = 600;
+
+/// Installation tokens live an hour; a caller cannot ask for more life left than this.
+pub const MAX_MIN_TTL: i64 = 3000;
+
+/// What a vend asks for: a scope (empty: everything the installation
+/// grants) and how much life the token must have left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub scope: TokenScope,
+    pub min_ttl: i64,
+}
+
+impl Default for TokenRequest {
+    fn default() -> Self {
+        Self {
+            scope: TokenScope::default(),
+            min_ttl: DEFAULT_MIN_TTL,
+        }
+    }
+}
+
+impl TokenRequest {
+    pub fn new(scope: TokenScope, min_ttl: Option<i64>) -> DomainResult<Self> {
+        let min_ttl = min_ttl.unwrap_or(DEFAULT_MIN_TTL);
+        if !(0..=MAX_MIN_TTL).contains(&min_ttl) {
+            return Err(DomainError::invalid(
+                "invalid_min_ttl",
+                format!("min_ttl_seconds must be between 0 and {MAX_MIN_TTL}"),
+            ));
+        }
+        Ok(Self { scope, min_ttl })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepositoryRef {

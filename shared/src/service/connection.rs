@@ -15,7 +15,6 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Serialize;
 
 use super::pause;
 use crate::crypto::random::token_urlsafe;
@@ -26,32 +25,10 @@ use crate::github::GitHubError;
 use crate::store::{Connection, Lease};
 use crate::App;
 
-#[derive(Debug, Serialize)]
-pub struct ConnectionStatus {
-    pub connected: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reauthorization_required: Option<bool>,
-}
-
-pub async fn status(app: &App, user: &UserId) -> Result<ConnectionStatus> {
-    Ok(match app.store.get_connection(user).await? {
-        None => ConnectionStatus {
-            connected: false,
-            login: None,
-            id: None,
-            reauthorization_required: None,
-        },
-        Some(c) => ConnectionStatus {
-            connected: true,
-            reauthorization_required: Some(c.tokens.is_none()),
-            login: Some(c.login),
-            id: Some(c.github_user_id.0),
-        },
-    })
+/// The user's connection as stored, if any (its tokens are `None` once
+/// the user must connect again).
+pub async fn status(app: &App, user: &UserId) -> Result<Option<Connection>> {
+    Ok(app.store.get_connection(user).await?)
 }
 
 /// Revokes the grant on GitHub (best effort: a token that no longer works

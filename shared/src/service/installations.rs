@@ -4,64 +4,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use secrecy::SecretString;
-use serde::Serialize;
 
 use super::connection::{fresh_tokens, user_token_error};
 use crate::domain::policy::LinkPolicy;
-use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId, InstallationStatus};
+use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::store::Upsert;
 use crate::App;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct InstallationView {
-    pub id: InstallationId,
-    pub account: GitHubAccountView,
-    pub repository_selection: String,
-    pub permissions: BTreeMap<String, String>,
-    pub status: InstallationStatus,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct GitHubAccountView {
-    pub id: u64,
-    pub login: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-}
-
-impl From<&Installation> for InstallationView {
-    fn from(i: &Installation) -> Self {
-        Self {
-            id: i.id,
-            account: GitHubAccountView {
-                id: i.account_id,
-                login: i.account_login.clone(),
-                kind: i.account_type.clone(),
-            },
-            repository_selection: i.repository_selection.clone(),
-            permissions: i.permissions.clone(),
-            status: i.status,
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReachableInstallation {
-    #[serde(flatten)]
-    pub installation: InstallationView,
-    /// The caller's accounts this installation is linked to.
+/// An installation the caller's GitHub user reaches, with the caller's
+/// accounts it is linked to.
+#[derive(Debug)]
+pub struct Reachable {
+    pub installation: Installation,
     pub linked_accounts: BTreeSet<AccountId>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReachableList {
-    pub installations: Vec<ReachableInstallation>,
 }
 
 /// Every installation the caller's GitHub user reaches (all pages), with the
 /// caller's accounts each is linked to.
-pub async fn reachable(app: &App, caller: &Caller) -> Result<ReachableList> {
+pub async fn reachable(app: &App, caller: &Caller) -> Result<Vec<Reachable>> {
     let (_, tokens) = fresh_tokens(app, &caller.user).await?;
     let installations = app
         .github
@@ -74,53 +35,26 @@ pub async fn reachable(app: &App, caller: &Caller) -> Result<ReachableList> {
     for (account, id) in app.store.links_among(&accounts, &ids).await? {
         linked.entry(id).or_default().insert(account);
     }
-    Ok(ReachableList {
-        installations: installations
-            .iter()
-            .map(|i| ReachableInstallation {
-                installation: InstallationView::from(i),
-                linked_accounts: linked.remove(&i.id).unwrap_or_default(),
-            })
-            .collect(),
-    })
+    Ok(installations
+        .into_iter()
+        .map(|installation| Reachable {
+            linked_accounts: linked.remove(&installation.id).unwrap_or_default(),
+            installation,
+        })
+        .collect())
 }
 
-#[derive(Debug, Serialize)]
-pub struct AccountInstallations {
-    pub account_id: AccountId,
-    pub installations: Vec<InstallationView>,
+pub async fn of_account(app: &App, caller: &Caller, account: &AccountId) -> Result<Vec<Installation>> {
+    policy::require_member(caller, account)?;
+    Ok(app.store.linked_installations(account).await?)
 }
 
-pub async fn of_account(app: &App, caller: &Caller, account: AccountId) -> Result<AccountInstallations> {
-    policy::require_member(caller, &account)?;
-    let installations = app.store.linked_installations(&account).await?;
-    Ok(AccountInstallations {
-        installations: installations.iter().map(InstallationView::from).collect(),
-        account_id: account,
-    })
-}
-
-#[derive(Debug, Serialize)]
-pub struct LinkView {
-    pub account_id: AccountId,
-    pub installation_id: InstallationId,
-    pub linked: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub installation: Option<InstallationView>,
-}
-
-pub async fn link(app: &App, caller: &Caller, account: AccountId, id: InstallationId) -> Result<LinkView> {
+pub async fn link(app: &App, caller: &Caller, account: &AccountId, id: InstallationId) -> Result<Installation> {
     // Membership first: it costs nothing and spares GitHub a call.
-    policy::require_member(caller, &account)?;
+    policy::require_member(caller, account)?;
     let (connection, tokens) = fresh_tokens(app, &caller.user).await?;
     let github_user = connection.github_user_id;
-    let installation = link_confirmed(app, caller, &account, id, (github_user, &tokens.access_token)).await?;
-    Ok(LinkView {
-        account_id: account,
-        installation_id: id,
-        linked: true,
-        installation: Some((&installation).into()),
-    })
+    link_confirmed(app, caller, account, id, (github_user, &tokens.access_token)).await
 }
 
 /// Links `id` to `account` once the user's own token shows the installation
@@ -182,16 +116,15 @@ async fn require_authority(
     } else {
         None
     };
-    policy::require_installation_admin(installation, github_user, membership)
+    Ok(policy::require_installation_admin(
+        installation,
+        github_user,
+        membership,
+    )?)
 }
 
-pub async fn unlink(app: &App, caller: &Caller, account: AccountId, id: InstallationId) -> Result<LinkView> {
-    policy::require_member(caller, &account)?;
-    app.store.unlink(&account, id).await?;
-    Ok(LinkView {
-        account_id: account,
-        installation_id: id,
-        linked: false,
-        installation: None,
-    })
+pub async fn unlink(app: &App, caller: &Caller, account: &AccountId, id: InstallationId) -> Result<()> {
+    policy::require_member(caller, account)?;
+    app.store.unlink(account, id).await?;
+    Ok(())
 }

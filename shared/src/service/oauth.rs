@@ -4,36 +4,37 @@
 //! confirms access to it.
 
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::connection::{client_credentials_rejected, fresh_tokens, user_token_error, INCORRECT_CLIENT_CREDENTIALS};
-use super::installations::{link_confirmed, InstallationView};
+use super::installations::link_confirmed;
 use crate::crypto::random::{pkce_challenge, token_urlsafe};
 use crate::domain::oauth::{OAuthState, STATE_TTL_SECONDS};
-use crate::domain::{policy, AccountId, Caller, InstallationId};
+use crate::domain::{policy, AccountId, Caller, Installation, InstallationId};
 use crate::error::{Error, Result};
-use crate::github::GitHubError;
+use crate::github::{GitHubError, GitHubUser};
 use crate::store::NewConnection;
 use crate::App;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StartRequest {
-    pub account_id: Option<String>,
-    #[serde(default)]
+/// Starting the web flow: for which team (linking what GitHub comes back
+/// with), through GitHub's install page or its authorize page, and where
+/// the frontend wants the person sent back.
+#[derive(Debug, Default)]
+pub struct Start {
+    pub account: Option<AccountId>,
     pub install: bool,
     pub return_to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct StartResponse {
+/// Where to send the person, and the state GitHub will bring back.
+#[derive(Debug)]
+pub struct Started {
     pub authorize_url: String,
     pub state: String,
 }
 
-pub async fn start(app: &App, caller: &Caller, req: StartRequest) -> Result<StartResponse> {
-    let account = req.account_id.as_deref().map(parse_account).transpose()?;
+pub async fn start(app: &App, caller: &Caller, req: Start) -> Result<Started> {
+    let account = req.account;
     if let Some(account) = &account {
         policy::require_member(caller, account)?;
     }
@@ -71,45 +72,30 @@ pub async fn start(app: &App, caller: &Caller, req: StartRequest) -> Result<Star
             return_to,
         })
         .await?;
-    Ok(StartResponse {
+    Ok(Started {
         authorize_url: url.into(),
         state,
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallbackRequest {
+/// GitHub's redirect back, as the frontend relays it.
+#[derive(Debug)]
+pub struct Callback {
     pub code: Option<String>,
     pub state: String,
-    /// GitHub sends it as a query string value: a number or its digits.
-    pub installation_id: Option<serde_json::Value>,
-    pub setup_action: Option<String>,
+    pub installation_id: Option<InstallationId>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct GitHubUserView {
-    pub id: u64,
-    pub login: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CallbackResponse {
-    pub github_user: GitHubUserView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub linked_installation: Option<LinkedInstallation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// Who connected, and the installation linked on the way (if GitHub came
+/// back from an installation started for a team).
+#[derive(Debug)]
+pub struct Connected {
+    pub github_user: GitHubUser,
+    pub linked: Option<(AccountId, Installation)>,
     pub return_to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct LinkedInstallation {
-    pub account_id: AccountId,
-    #[serde(flatten)]
-    pub installation: InstallationView,
-}
-
-pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Result<CallbackResponse> {
+pub async fn callback(app: &App, caller: &Caller, req: Callback) -> Result<Connected> {
     if req.state.is_empty() || req.state.len() > 128 {
         return Err(Error::bad_request(
             "invalid_state",
@@ -119,7 +105,7 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
     if req.code.as_ref().is_some_and(|c| c.is_empty() || c.len() > 512) {
         return Err(Error::bad_request("invalid_code", "the OAuth code is malformed"));
     }
-    let installation_id = req.installation_id.as_ref().map(parse_installation_id).transpose()?;
+    let installation_id = req.installation_id;
     let state = app
         .store
         .take_oauth_state(&req.state)
@@ -167,7 +153,7 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
                 Error::NotFound { .. } => Error::bad_request("code_required", "no code: connect GitHub first"),
                 other => other,
             })?;
-            let user = crate::github::GitHubUser {
+            let user = GitHubUser {
                 id: connection.github_user_id,
                 login: connection.login,
             };
@@ -175,42 +161,18 @@ pub async fn callback(app: &App, caller: &Caller, req: CallbackRequest) -> Resul
         }
     };
 
-    let linked_installation = match (installation_id, state.account) {
+    let linked = match (installation_id, state.account) {
         (Some(id), Some(account)) => {
             let installation = link_confirmed(app, caller, &account, id, (user.id, &access_token)).await?;
-            Some(LinkedInstallation {
-                account_id: account,
-                installation: InstallationView::from(&installation),
-            })
+            Some((account, installation))
         }
         _ => None,
     };
-    Ok(CallbackResponse {
-        github_user: GitHubUserView {
-            id: user.id.0,
-            login: user.login,
-        },
-        linked_installation,
+    Ok(Connected {
+        github_user: user,
+        linked,
         return_to: state.return_to,
     })
-}
-
-pub(crate) fn parse_account(raw: &str) -> Result<AccountId> {
-    AccountId::parse(raw).ok_or_else(|| {
-        Error::bad_request(
-            "invalid_account_id",
-            "account ids are 1-128 characters of A-Z a-z 0-9 - _ . : @ |",
-        )
-    })
-}
-
-pub(crate) fn parse_installation_id(raw: &serde_json::Value) -> Result<InstallationId> {
-    let parsed = match raw {
-        serde_json::Value::Number(n) => n.as_u64().filter(|n| *n > 0).map(InstallationId),
-        serde_json::Value::String(s) => InstallationId::parse(s),
-        _ => None,
-    };
-    parsed.ok_or_else(|| Error::bad_request("invalid_installation_id", "installation ids are positive integers"))
 }
 
 fn checked_return_to(app: &App, raw: &str) -> Result<String> {

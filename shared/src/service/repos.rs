@@ -4,11 +4,11 @@
 //! where only that user's own token can: the platform never has to know.
 
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 
 use super::connection::fresh_tokens;
-use super::vending::{self, installation_for_owner, VendRequest};
-use crate::domain::repo::{check_commit, check_repository};
+use super::vending::{self, installation_for_owner};
+use crate::domain::repo::{check_commit, check_repository, valid_repo_name};
+use crate::domain::tokens::TokenRequest;
 use crate::domain::{policy, AccountId, GitHubUserId, Installation};
 use crate::error::{Error, Result};
 use crate::github::repos::{Commit, FileChange, NewRepository, RefWrite, Repository};
@@ -18,25 +18,10 @@ use crate::App;
 /// How often a commit is rebuilt on a branch that moved under it.
 const MAX_COMMIT_ATTEMPTS: u32 = 5;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRepository {
-    pub owner: String,
-    pub name: String,
-    pub private: Option<bool>,
-    pub description: Option<String>,
-    pub auto_init: Option<bool>,
-}
-
-pub async fn create(app: &App, account: &AccountId, req: CreateRepository) -> Result<Repository> {
-    check_repository(&req.owner, &req.name, req.description.as_deref())?;
-    let installation = usable_installation(app, account, &req.owner).await?;
-    let repo = NewRepository {
-        name: req.name,
-        private: req.private,
-        description: req.description,
-        auto_init: req.auto_init,
-    };
+/// Creates `repo` on GitHub account `owner`.
+pub async fn create(app: &App, account: &AccountId, owner: &str, repo: NewRepository) -> Result<Repository> {
+    check_repository(owner, &repo.name, repo.description.as_deref())?;
+    let installation = usable_installation(app, account, owner).await?;
     let created = if installation.is_organization() {
         let token = installation_token(app, account, &installation).await?;
         app.github
@@ -49,9 +34,9 @@ pub async fn create(app: &App, account: &AccountId, req: CreateRepository) -> Re
     created.map_err(github_refusal)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommitFiles {
+/// Files to commit together on `branch` of `owner/repo`.
+#[derive(Debug)]
+pub struct CommitOrder {
     pub owner: String,
     pub repo: String,
     pub branch: String,
@@ -59,7 +44,7 @@ pub struct CommitFiles {
     pub files: Vec<FileChange>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Committed {
     pub commit: Commit,
     pub branch: String,
@@ -72,13 +57,13 @@ pub struct Committed {
 /// branch (or its creation from the default branch). If the branch moved in
 /// between, everything is rebuilt on the new head: the files land together
 /// or not at all, and nobody else's commit is lost.
-pub async fn commit(app: &App, account: &AccountId, req: CommitFiles) -> Result<Committed> {
+pub async fn commit(app: &App, account: &AccountId, req: CommitOrder) -> Result<Committed> {
     check_commit(
         &req.branch,
         &req.message,
         req.files.iter().map(|f| (f.path.as_str(), f.content.as_str())),
     )?;
-    if !crate::domain::repo::valid_repo_name(&req.repo) {
+    if !valid_repo_name(&req.repo) {
         return Err(Error::bad_request(
             "invalid_repository_name",
             "repository names are 1-100 of A-Z a-z 0-9 - _ .",
@@ -154,7 +139,7 @@ async fn usable_installation(app: &App, account: &AccountId, owner: &str) -> Res
 /// The installation's token through the same vending (and cache) as the
 /// token routes, with the installation's full permissions.
 async fn installation_token(app: &App, account: &AccountId, installation: &Installation) -> Result<SecretString> {
-    Ok(vending::vend(app, account, installation.id, VendRequest::default())
+    Ok(vending::vend(app, account, installation.id, &TokenRequest::default())
         .await?
         .token)
 }

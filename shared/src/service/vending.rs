@@ -1,95 +1,23 @@
-//! Installation token vending, as a pipeline: parse the scope → one
+//! Installation token vending, as a pipeline: one
 //! consistent read (link, installation, cached token) → check → reuse the
 //! cached token or mint under a lease so that all containers together mint
 //! once per installation and scope.
-
-use std::collections::BTreeMap;
-
-use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
 
 use super::{pause, MINT_LEASE_SECONDS};
 use crate::clock::UnixTime;
 use crate::crypto::random::token_urlsafe;
 use crate::domain::repo::valid_login;
 use crate::domain::scope::TokenScope;
-use crate::domain::tokens::{InstallationToken, RepositoryRef, DEFAULT_MIN_TTL};
+use crate::domain::tokens::{InstallationToken, TokenRequest};
 use crate::domain::{policy, AccountId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
 use crate::store::Lease;
 use crate::App;
 
-/// Installation tokens live an hour; a caller cannot ask for more than this.
-const MAX_MIN_TTL: i64 = 3000;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VendRequest {
-    #[serde(default)]
-    pub repositories: Vec<String>,
-    #[serde(default)]
-    pub repository_ids: Vec<u64>,
-    #[serde(default)]
-    pub permissions: BTreeMap<String, String>,
-    pub min_ttl_seconds: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OwnerVendRequest {
-    pub owner: String,
-    #[serde(flatten)]
-    pub request: VendRequest,
-}
-
-#[derive(Serialize)]
-pub struct VendResponse {
-    pub token: String,
-    pub expires_at: String,
-    pub permissions: BTreeMap<String, String>,
-    pub repository_selection: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repositories: Option<Vec<RepositoryRef>>,
-}
-
-impl From<InstallationToken> for VendResponse {
-    fn from(t: InstallationToken) -> Self {
-        let expires_at = time::OffsetDateTime::from_unix_timestamp(t.expires_at)
-            .ok()
-            .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_default();
-        Self {
-            token: t.token.expose_secret().to_owned(),
-            expires_at,
-            permissions: t.permissions,
-            repository_selection: t.repository_selection,
-            repositories: t.repositories,
-        }
-    }
-}
-
-struct Parsed {
-    scope: TokenScope,
-    min_ttl: i64,
-}
-
-fn parse(req: VendRequest) -> Result<Parsed> {
-    let min_ttl = req.min_ttl_seconds.unwrap_or(DEFAULT_MIN_TTL);
-    if !(0..=MAX_MIN_TTL).contains(&min_ttl) {
-        return Err(Error::bad_request(
-            "invalid_min_ttl",
-            format!("min_ttl_seconds must be between 0 and {MAX_MIN_TTL}"),
-        ));
-    }
-    Ok(Parsed {
-        scope: TokenScope::new(req.repositories, req.repository_ids, req.permissions)?,
-        min_ttl,
-    })
-}
-
-pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendRequest) -> Result<InstallationToken> {
-    let Parsed { scope, min_ttl } = parse(req)?;
+pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: &TokenRequest) -> Result<InstallationToken> {
+    let TokenRequest { scope, min_ttl } = req;
+    let min_ttl = *min_ttl;
     let key = scope.cache_key();
     let snapshot = app.store.vend_snapshot(account, id, &key).await?;
     policy::require_vendable(snapshot.linked, snapshot.installation.as_ref())?;
@@ -102,7 +30,7 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendR
         return Ok(token);
     }
     let wanted = Wanted {
-        scope: &scope,
+        scope,
         key: &key,
         min_ttl,
         epoch: snapshot.token_epoch,
@@ -111,9 +39,14 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: VendR
 }
 
 /// Picks the linked installation whose GitHub account is `owner`.
-pub async fn vend_for_owner(app: &App, account: &AccountId, req: OwnerVendRequest) -> Result<InstallationToken> {
-    let installation = installation_for_owner(app, account, &req.owner).await?;
-    vend(app, account, installation.id, req.request).await
+pub async fn vend_for_owner(
+    app: &App,
+    account: &AccountId,
+    owner: &str,
+    req: &TokenRequest,
+) -> Result<InstallationToken> {
+    let installation = installation_for_owner(app, account, owner).await?;
+    vend(app, account, installation.id, req).await
 }
 
 /// The installation on GitHub account `owner` that is linked to `account`.

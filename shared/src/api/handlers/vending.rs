@@ -1,0 +1,58 @@
+//! The platform backends' routes (IAM): tokens, repositories, commits.
+
+use http::StatusCode;
+
+use crate::api::bodies::{CommitFiles, CreateRepository, OwnerVendRequest, VendRequest};
+use crate::api::params::{account_id, installation_id, user_id};
+use crate::api::router::{Call, Reply};
+use crate::api::views::{CommittedView, UserTokenResponse, VendResponse};
+use crate::api::ApiResponse;
+use crate::domain::repo::MAX_COMMIT_BODY;
+use crate::service::{connection, repos, vending};
+use crate::App;
+
+pub fn installation_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let id = installation_id(call.param("installation_id"))?;
+        let order = call.json::<VendRequest>()?.into_order()?;
+        let token = vending::vend(app, &account, id, &order).await?;
+        Ok(ApiResponse::ok(&VendResponse::from(token)))
+    })
+}
+
+pub fn owner_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let body: OwnerVendRequest = call.json()?;
+        let order = body.request.into_order()?;
+        let token = vending::vend_for_owner(app, &account, &body.owner, &order).await?;
+        Ok(ApiResponse::ok(&VendResponse::from(token)))
+    })
+}
+
+pub fn user_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let user = user_id(call.param("user_id"))?;
+        let (connection, tokens) = connection::fresh_tokens(app, &user).await?;
+        Ok(ApiResponse::ok(&UserTokenResponse::new(connection, &tokens)))
+    })
+}
+
+pub fn create_repository<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let (owner, repo) = call.json::<CreateRepository>()?.into_order();
+        let created = repos::create(app, &account, &owner, repo).await?;
+        Ok(ApiResponse::json(StatusCode::CREATED, &created))
+    })
+}
+
+pub fn commit_files<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let body: CommitFiles = call.req.json_up_to(MAX_COMMIT_BODY)?;
+        let committed = repos::commit(app, &account, body.into_order()).await?;
+        Ok(ApiResponse::json(StatusCode::CREATED, &CommittedView::from(committed)))
+    })
+}
