@@ -219,9 +219,9 @@ async fn every_request_carries_githubs_required_headers() {
         socket.write_all(answer.as_bytes()).await.unwrap();
     });
     let client = broker::github::rest::RestClient::new(
-        url::Url::parse(&url).unwrap(),
-        url::Url::parse(&url).unwrap(),
+        (url::Url::parse(&url).unwrap(), url::Url::parse(&url).unwrap()),
         Duration::from_secs(5),
+        broker::store::RECORD_RESERVE,
         Arc::new(broker::clock::SystemClock),
     )
     .unwrap();

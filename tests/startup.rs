@@ -62,9 +62,9 @@ async fn an_unreadable_secret_stops_the_start_with_a_message() {
 async fn missing_table_or_secret_configuration_is_named() {
     let app = TestApp::spawn().await;
     let mut config = app.config();
-    config.table_name = None;
+    config.store = None;
 
-    let error = broker::App::on_aws(config, &app.sdk, app.clock.clone())
+    let error = broker::App::build(config, Some(&app.sdk), app.clock.clone())
         .await
         .err()
         .unwrap()

@@ -24,12 +24,9 @@ use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use broker::api::{Function, Service};
-use broker::clock::{Clock, SystemClock};
-use broker::config::Config;
+use broker::clock::SystemClock;
+use broker::config::{Config, SecretLocation, StoreBackend};
 use broker::crypto::signature::sign;
-use broker::github::rest::RestClient;
-use broker::secret::{SecretCache, SecretSource, StaticSecret};
-use broker::store::embedded::EmbeddedStore;
 use broker::App;
 use github_sim::{GitHubSim, RepoSelection, SimConfig};
 use http::{HeaderValue, Method};
@@ -199,8 +196,7 @@ async fn webhook_service() -> (Service, GitHubSim) {
         "GITHUB_API_URL" | "GITHUB_WEB_URL" => Some(github_url.clone()),
         _ => None,
     };
-    let config = Config::from_lookup(vars).expect("config");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut config = Config::from_lookup(vars).expect("config");
     let secret = json!({
         "app_id": "1",
         "client_id": "Iv1.fuzz",
@@ -211,30 +207,24 @@ async fn webhook_service() -> (Service, GitHubSim) {
         "token_encryption_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         "app_slug": "fuzz-app",
     });
-    let source: Arc<dyn SecretSource> = Arc::new(StaticSecret(SecretString::from(secret.to_string())));
-    let secrets = SecretCache::load(source, clock.clone(), config.secret_refresh)
-        .await
-        .expect("secret");
-    let sealer = secrets.current().await.sealer.clone();
+    config.app_secret = Some(SecretLocation::Value(SecretString::from(secret.to_string())));
     // tmpfs when there is one: every applied event commits (and syncs) a write.
     let dir = tempfile::Builder::new()
         .prefix("broker-fuzz-")
         .tempdir_in("/dev/shm")
         .or_else(|_| tempfile::tempdir())
         .expect("temporary folder");
-    let store = EmbeddedStore::open(&dir.path().join("broker.redb"), sealer).expect("embedded store");
+    config.store = Some(StoreBackend::Embedded {
+        path: dir.path().join("broker.redb"),
+    });
+    // The functions' own composition root, over the embedded store.
+    let app = App::build(config, None, Arc::new(SystemClock))
+        .await
+        .expect("the broker starts");
     // libFuzzer ends the process with exit(), so nothing would drop the folder:
     // remove it now, the open database file lives on until the process ends.
     drop(dir);
-    let github = RestClient::new(
-        config.github_api_url.clone(),
-        config.github_web_url.clone(),
-        config.github_timeout,
-        clock.clone(),
-    )
-    .expect("HTTP client");
-    let app = App::new(config, secrets, Arc::new(store), Arc::new(github), clock);
-    (Service::new(Function::Webhook, app.into()), sim)
+    (Service::new(Function::Webhook, Arc::new(app)), sim)
 }
 
 fn request(input: &Delivery) -> ApiGatewayV2httpRequest {

@@ -12,7 +12,7 @@ use broker::crypto::TokenSealer;
 use broker::domain::caller::Caller;
 use broker::domain::scope::TokenScope;
 use broker::github::jwt::AppJwt;
-use broker::secret::AppCredentials;
+use broker::secrets::AppCredentials;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use http::Method;
 use secrecy::SecretString;

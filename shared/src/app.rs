@@ -1,19 +1,17 @@
-//! The state one container builds once and every request borrows: config,
-//! credentials, store, GitHub client and clock.
+//! The composition root: the one place that builds every port's adapter
+//! from the configuration, for the Lambda functions, the local runner, the
+//! fuzz targets and the tests alike. [`App`] holds what one container
+//! builds once and every request borrows.
 
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-pub use crate::store::dynamo::{DYNAMO_ATTEMPT_TIMEOUT, DYNAMO_OPERATION_TIMEOUT};
-
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError};
-use crate::github::rest::RestClient;
+use crate::config::{Config, ConfigError, StoreBackend};
 use crate::github::Client;
-use crate::secret::{SecretCache, SecretError, SecretSource, SecretsManagerSource};
-use crate::store::dynamo::DynamoStore;
-use crate::store::Store;
+use crate::secrets::{SecretCache, SecretError};
+use crate::store::{Store, StoreError};
 
 pub struct App {
     pub config: Config,
@@ -31,68 +29,59 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Secret(#[from] SecretError),
-    #[error("configuration: {0} is required on AWS")]
-    Missing(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("could not build the HTTP client: {0}")]
     Http(String),
 }
 
 impl App {
-    pub fn new(
-        config: Config,
-        secrets: SecretCache,
-        store: Arc<dyn Store>,
-        github: Arc<dyn Client>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
+    /// What a Lambda container does at init: read the environment, then
+    /// build everything on AWS (the SDK honours `AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::build(config, Some(&sdk), Arc::new(SystemClock)).await
+    }
+
+    /// Every port as the configuration names it: the secret first (the
+    /// store seals tokens with its key), then the store and GitHub. `sdk`
+    /// reaches AWS; `None` loads the default chain, only if a port needs it.
+    pub async fn build(config: Config, sdk: Option<&SdkConfig>, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        // The store is checked first: "TABLE_NAME is required" says more
+        // than a secret that cannot be read for want of AWS credentials.
+        if config.store.is_none() {
+            return Err(StoreError::NotConfigured.into());
+        }
+        let loaded;
+        let sdk = match sdk {
+            Some(sdk) => sdk,
+            None => {
+                loaded = aws_for(&config).await;
+                &loaded
+            }
+        };
+        let secrets = crate::secrets::open(&config, sdk, clock.clone()).await?;
+        // The encryption key is taken once per container: see the README on rotating it.
+        let sealer = secrets.current().await.sealer.clone();
+        let store = crate::store::open(&config, sdk, sealer, clock.clone())?;
+        let github = crate::github::open(&config, crate::store::RECORD_RESERVE, clock.clone())
+            .map_err(|e| StartupError::Http(e.to_string()))?;
+        Ok(Self {
             config,
             secrets,
             store,
             github,
             clock,
             app_slug: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    /// What a Lambda container does at init: read the environment, then
-    /// build everything on AWS (the SDK honours `AWS_ENDPOINT_URL`).
-    pub async fn from_env() -> Result<Self, StartupError> {
-        let config = Config::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::on_aws(config, &sdk, Arc::new(SystemClock)).await
-    }
-
-    /// DynamoDB for state, Secrets Manager for credentials, GitHub over HTTPS.
-    pub async fn on_aws(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let table = config.table_name.clone().ok_or(StartupError::Missing("TABLE_NAME"))?;
-        let secret_id = config
-            .app_secret_id
-            .clone()
-            .ok_or(StartupError::Missing("APP_SECRET_ID"))?;
-        let source: Arc<dyn SecretSource> = Arc::new(SecretsManagerSource::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
-            secret_id,
-        ));
-        let secrets = SecretCache::load(source, clock.clone(), config.secret_refresh).await?;
-        // The encryption key is taken once per container: see the README on rotating it.
-        let sealer = secrets.current().await.sealer.clone();
-        let store = Arc::new(DynamoStore::connect(sdk, table, sealer));
-        let github = RestClient::new(
-            config.github_api_url.clone(),
-            config.github_web_url.clone(),
-            config.github_timeout,
-            clock.clone(),
-        )
-        .map_err(|e| StartupError::Http(e.to_string()))?;
-        Ok(Self::new(config, secrets, store, Arc::new(github), clock))
+        })
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
 
-    pub async fn app_slug(&self) -> crate::error::Result<String> {
+    pub async fn app_slug(&self) -> crate::github::GitHubResult<String> {
         let creds = self.secrets.current().await;
         if let Some(slug) = &creds.app_slug {
             return Ok(slug.clone());
@@ -102,5 +91,23 @@ impl App {
             .get_or_try_init(|| async { self.github.app_slug(&creds).await })
             .await?;
         Ok(slug.clone())
+    }
+}
+
+/// The AWS configuration a port of `config` needs: the default chain when
+/// DynamoDB is named, and otherwise one that never looks for credentials
+/// or a region (nothing will call AWS).
+async fn aws_for(config: &Config) -> SdkConfig {
+    let on_aws = matches!(config.store, Some(StoreBackend::DynamoDb { .. }))
+        || matches!(
+            config.app_secret,
+            Some(crate::config::SecretLocation::SecretsManager { .. })
+        );
+    if on_aws {
+        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    } else {
+        SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build()
     }
 }

@@ -1,16 +1,39 @@
 //! The environment every function reads (SPEC section 2), parsed once at start.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use url::Url;
 
 use crate::domain::policy::LinkPolicy;
 
+/// Where the broker keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The DynamoDB table `TABLE_NAME` (the functions on AWS).
+    DynamoDb { table: String },
+    /// A single-file database (the local runner, the fuzz targets).
+    Embedded { path: PathBuf },
+}
+
+/// Where the app's credentials come from.
+#[derive(Debug, Clone)]
+pub enum SecretLocation {
+    /// The Secrets Manager secret `APP_SECRET_ID` (the functions on AWS).
+    SecretsManager { id: String },
+    /// The secret's JSON itself (the local runner, the fuzz targets): never
+    /// read from the environment, so a deployed function cannot be given one.
+    Value(SecretString),
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `None` only outside AWS (the local runner chooses another store then).
-    pub table_name: Option<String>,
-    pub app_secret_id: Option<String>,
+    /// From `TABLE_NAME`; the local runner and the fuzz targets choose an
+    /// embedded store instead.
+    pub store: Option<StoreBackend>,
+    /// From `APP_SECRET_ID`; the local runner gives the value itself.
+    pub app_secret: Option<SecretLocation>,
     pub github_api_url: Url,
     pub github_web_url: Url,
     pub frontend_origins: Vec<String>,
@@ -70,8 +93,8 @@ impl Config {
             })
             .unwrap_or_default();
         Ok(Self {
-            table_name: get("TABLE_NAME"),
-            app_secret_id: get("APP_SECRET_ID"),
+            store: get("TABLE_NAME").map(|table| StoreBackend::DynamoDb { table }),
+            app_secret: get("APP_SECRET_ID").map(|id| SecretLocation::SecretsManager { id }),
             github_api_url: url("GITHUB_API_URL", "https://api.github.com")?,
             github_web_url: url("GITHUB_WEB_URL", "https://github.com")?,
             frontend_origins,

@@ -21,7 +21,7 @@ pub mod deadline;
 pub mod domain;
 pub mod error;
 pub mod github;
-pub mod secret;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod telemetry;

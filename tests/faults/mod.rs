@@ -56,7 +56,7 @@ impl Attempts {
     pub fn worst_case(&self) -> Duration {
         let n = |count: u64| u32::try_from(count).unwrap_or(u32::MAX);
         self.github_call * n(self.github_calls)
-            + broker::app::DYNAMO_ATTEMPT_TIMEOUT * n(self.dynamo_hung)
+            + broker::store::dynamo::DYNAMO_ATTEMPT_TIMEOUT * n(self.dynamo_hung)
             + SDK_BACKOFF * n(self.dynamo_retries)
     }
 

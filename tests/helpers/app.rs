@@ -1,4 +1,4 @@
-//! `TestApp`: the real broker (the same `App::on_aws` a Lambda container
+//! `TestApp`: the real broker (the same `App::build` a Lambda container
 //! runs) against moto and a fresh GitHub simulator, with a unique table and
 //! secret per test. Requests go in as Lambda events.
 
@@ -220,7 +220,7 @@ impl TestApp {
     }
 
     pub async fn build_app(&self) -> Result<App, broker::app::StartupError> {
-        App::on_aws(self.config(), &self.sdk, self.clock.clone()).await
+        App::build(self.config(), Some(&self.sdk), self.clock.clone()).await
     }
 
     /// Another container of each function: same table, secret and GitHub,
@@ -390,7 +390,7 @@ impl Container {
     pub async fn start(config: &Config, aws_base: &str, clock: &Arc<OffsetClock>) -> Self {
         let app = |function: Function| async move {
             let sdk = sdk_config_at(&function_endpoint(aws_base, function)).await;
-            App::on_aws(config.clone(), &sdk, clock.clone())
+            App::build(config.clone(), Some(&sdk), clock.clone())
                 .await
                 .expect("app starts")
         };

@@ -1,6 +1,7 @@
 //! Conformance scenarios: the embedded store only.
 
 use super::*;
+use broker::store::embedded::EmbeddedStore;
 
 #[tokio::test]
 async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {

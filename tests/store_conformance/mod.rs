@@ -12,13 +12,12 @@ use std::path::PathBuf;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use broker::config::{Config, StoreBackend};
 use broker::crypto::random::token_urlsafe;
 use broker::crypto::TokenSealer;
 use broker::domain::oauth::OAuthState;
 use broker::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
 use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
-use broker::store::dynamo::DynamoStore;
-use broker::store::embedded::EmbeddedStore;
 use broker::store::{
     Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, TokenCache,
     Upsert,
@@ -30,7 +29,7 @@ use crate::helpers::{app::sdk_config_at, moto, table};
 
 /// A store under test, and where to look at what it keeps at rest.
 struct Subject {
-    store: Box<dyn Store>,
+    store: std::sync::Arc<dyn Store>,
     at_rest: AtRest,
 }
 
@@ -45,6 +44,23 @@ enum AtRest {
     },
 }
 
+/// The scenarios' times are small explicit numbers: on this clock, the
+/// embedded store's purge at opening finds nothing expired yet.
+struct ScenarioEpoch;
+
+impl broker::clock::Clock for ScenarioEpoch {
+    fn now(&self) -> broker::clock::UnixTime {
+        0
+    }
+}
+
+/// The store `backend` names, through the composition root's own factory.
+fn open(backend: StoreBackend, sdk: &aws_config::SdkConfig) -> std::sync::Arc<dyn Store> {
+    let mut config = Config::from_lookup(|_| None).unwrap();
+    config.store = Some(backend);
+    broker::store::open(&config, sdk, sealer(), std::sync::Arc::new(ScenarioEpoch)).unwrap()
+}
+
 impl Subject {
     async fn dynamo() -> Self {
         let sdk = sdk_config_at(&moto::endpoint()).await;
@@ -52,7 +68,7 @@ impl Subject {
         let table = format!("conformance-{}", &token_urlsafe()[..12]);
         table::create(&client, &table).await;
         Self {
-            store: Box::new(DynamoStore::connect(&sdk, &table, sealer())),
+            store: open(StoreBackend::DynamoDb { table: table.clone() }, &sdk),
             at_rest: AtRest::Dynamo { client, table },
         }
     }
@@ -61,7 +77,10 @@ impl Subject {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("broker.redb");
         Self {
-            store: Box::new(EmbeddedStore::open(&path, sealer()).unwrap()),
+            store: open(
+                StoreBackend::Embedded { path: path.clone() },
+                &sdk_config_at(&moto::endpoint()).await,
+            ),
             at_rest: AtRest::Embedded { path, _dir: dir },
         }
     }

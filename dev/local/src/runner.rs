@@ -1,6 +1,7 @@
-//! Builds the broker for one machine: the same `App` and handlers the
-//! Lambda binaries use, over the embedded store (or DynamoDB when
-//! `TABLE_NAME` is set) and the GitHub simulator (or github.com).
+//! Builds the broker for one machine: the same `App` (through the same
+//! composition root, [`App::build`]) and handlers the Lambda binaries use,
+//! over the embedded store (or DynamoDB when `TABLE_NAME` is set) and the
+//! GitHub simulator (or github.com).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,12 +10,8 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use broker::api::{Function, Service};
-use broker::clock::{Clock, SystemClock};
-use broker::config::Config;
-use broker::github::rest::RestClient;
-use broker::secret::{SecretCache, SecretSource, StaticSecret};
-use broker::store::embedded::EmbeddedStore;
-use broker::store::Store;
+use broker::clock::SystemClock;
+use broker::config::{Config, SecretLocation, StoreBackend};
 use broker::App;
 use github_sim::{GitHubSim, SimConfig};
 use rand::RngCore;
@@ -114,71 +111,25 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
             vars.insert(name, v);
         }
     }
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let source: Arc<dyn SecretSource> = Arc::new(StaticSecret(secret));
-    let secrets = || async {
-        SecretCache::load(source.clone(), clock.clone(), config.secret_refresh)
+    let mut config = Config::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())?;
+    config.app_secret = Some(SecretLocation::Value(secret));
+    if config.store.is_none() {
+        config.store = Some(StoreBackend::Embedded {
+            path: settings.data_dir.join("broker.redb"),
+        });
+    }
+    // One container for the three functions: the embedded file opens once.
+    let app = Arc::new(
+        App::build(config, None, Arc::new(SystemClock))
             .await
-            .map_err(|e| e.to_string())
-    };
-    let sealer = secrets().await?.current().await.sealer.clone();
-    let store: Arc<dyn Store> = match &config.table_name {
-        Some(table) => {
-            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            // The functions' own construction: the same timeouts and deadline rules.
-            Arc::new(broker::store::dynamo::DynamoStore::connect(&sdk, table.clone(), sealer))
-        }
-        None => {
-            let embedded = Arc::new(
-                EmbeddedStore::open(&settings.data_dir.join("broker.redb"), sealer)
-                    .map_err(|e| format!("the embedded store cannot open: {e}"))?,
-            );
-            purge_expired_now_and_then(embedded.clone(), clock.clone());
-            embedded
-        }
-    };
-    let github = Arc::new(
-        RestClient::new(
-            config.github_api_url.clone(),
-            config.github_web_url.clone(),
-            config.github_timeout,
-            clock.clone(),
-        )
-        .map_err(|e| e.to_string())?,
+            .map_err(|e| format!("the broker cannot start: {e}"))?,
     );
-    let app = || async {
-        Ok::<_, String>(App::new(
-            config.clone(),
-            secrets().await?,
-            store.clone(),
-            github.clone(),
-            clock.clone(),
-        ))
-    };
     Ok(Runner {
-        oauth: Service::new(Function::OAuthCallback, app().await?.into()),
-        vending: Service::new(Function::TokenVending, app().await?.into()),
-        webhook: Service::new(Function::Webhook, app().await?.into()),
+        oauth: Service::new(Function::OAuthCallback, app.clone()),
+        vending: Service::new(Function::TokenVending, app.clone()),
+        webhook: Service::new(Function::Webhook, app),
         auth: LocalAuth::new(),
         sim,
         base_url,
     })
-}
-
-/// DynamoDB's TTL removes expired OAuth states, cached tokens and delivery
-/// records; the embedded store has no TTL, so the runner does it, at start
-/// and then every quarter of an hour, to keep a long-lived `.local/` small.
-fn purge_expired_now_and_then(store: Arc<EmbeddedStore>, clock: Arc<dyn Clock>) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
-        loop {
-            every.tick().await;
-            match store.purge_expired(clock.now()).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired items removed from the embedded store"),
-                Err(e) => tracing::warn!(error = %e, "could not purge expired items"),
-            }
-        }
-    });
 }

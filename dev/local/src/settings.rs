@@ -72,7 +72,7 @@ impl Settings {
                     .map_err(|e| format!("the secret file {} cannot be read: {e}", path.display()))?;
                 // Parsed here so that a wrong file fails now, naming the field.
                 let secret = SecretString::from(text);
-                broker::secret::AppCredentials::parse(&secret)
+                broker::secrets::AppCredentials::parse(&secret)
                     .map_err(|e| format!("the secret file {}: {e}", path.display()))?;
                 GitHubMode::Real {
                     secret,

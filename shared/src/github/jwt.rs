@@ -11,7 +11,7 @@ use jsonwebtoken::{encode, Algorithm, Header};
 use serde::Serialize;
 
 use crate::clock::UnixTime;
-use crate::secret::AppCredentials;
+use crate::secrets::AppCredentials;
 
 const BACKDATE: i64 = 60;
 const LIFETIME: i64 = 9 * 60;
@@ -19,27 +19,35 @@ const LIFETIME: i64 = 9 * 60;
 /// clock, so a slow request or a retry still arrives before it expires.
 const REUSE_MARGIN: i64 = 2 * 60;
 
-/// One signed JWT with the clock offset and expiry it was made for. An RSA
-/// signature costs about a millisecond of CPU; every mint and `GET /app…`
-/// call needs a JWT, and one serves for up to six minutes.
+/// One signed JWT with the signing identity, clock offset and expiry it was
+/// made for. An RSA signature costs about a millisecond of CPU; every mint
+/// and `GET /app…` call needs a JWT, and one serves for up to six minutes.
 #[derive(Debug, Default)]
-pub struct JwtCache(Mutex<Option<Cached>>);
+struct JwtCache(Mutex<Option<Cached>>);
 
 #[derive(Debug)]
 struct Cached {
     jwt: String,
+    /// [`AppCredentials::jwt_identity`]: a rotated key never reuses a JWT
+    /// the old one signed.
+    identity: [u8; 32],
     skew: i64,
     iat: i64,
     exp: i64,
 }
 
 impl JwtCache {
-    fn get(&self, skew: i64, github_now: i64) -> Option<String> {
+    fn get(&self, identity: &[u8; 32], skew: i64, github_now: i64) -> Option<String> {
         let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
         cached
             .as_ref()
             // A clock that went back would make the cached `iat` too recent.
-            .filter(|c| c.skew == skew && c.iat <= github_now - BACKDATE / 2 && github_now + REUSE_MARGIN <= c.exp)
+            .filter(|c| {
+                &c.identity == identity
+                    && c.skew == skew
+                    && c.iat <= github_now - BACKDATE / 2
+                    && github_now + REUSE_MARGIN <= c.exp
+            })
             .map(|c| c.jwt.clone())
     }
 
@@ -59,6 +67,8 @@ struct Claims<'a> {
 pub struct AppJwt {
     /// GitHub's clock minus ours, in seconds, as last observed.
     skew: AtomicI64,
+    /// The last JWT signed, reused while it has life left.
+    cache: JwtCache,
 }
 
 impl AppJwt {
@@ -67,7 +77,7 @@ impl AppJwt {
     pub fn sign(&self, app: &AppCredentials, now: UnixTime) -> Result<String, jsonwebtoken::errors::Error> {
         let skew = self.skew.load(Ordering::Relaxed);
         let github_now = now + skew;
-        if let Some(jwt) = app.jwt_cache.get(skew, github_now) {
+        if let Some(jwt) = self.cache.get(&app.jwt_identity, skew, github_now) {
             return Ok(jwt);
         }
         let iat = github_now - BACKDATE;
@@ -78,8 +88,9 @@ impl AppJwt {
             iss: &app.client_id,
         };
         let jwt = encode(&Header::new(Algorithm::RS256), &claims, &app.jwt_key)?;
-        app.jwt_cache.put(Cached {
+        self.cache.put(Cached {
             jwt: jwt.clone(),
+            identity: app.jwt_identity,
             skew,
             iat,
             exp,
@@ -153,6 +164,17 @@ mod tests {
         let next = jwt.sign(&app, last_reuse + 1).unwrap();
         assert_ne!(next, first);
         assert!(exp_of(&next) - (last_reuse + 1) > REUSE_MARGIN);
+    }
+
+    #[test]
+    fn another_signing_key_never_reuses_the_jwt_the_first_one_signed() {
+        let jwt = AppJwt::default();
+        let t0 = 1_795_100_400;
+        let first = jwt.sign(&credentials(), t0).unwrap();
+        assert_eq!(jwt.sign(&credentials(), t0 + 1).unwrap(), first, "the same key");
+        let mut rotated = credentials();
+        rotated.jwt_identity[0] ^= 1;
+        assert_ne!(jwt.sign(&rotated, t0 + 1).unwrap(), first);
     }
 
     #[test]

@@ -7,13 +7,32 @@ pub mod repos;
 pub mod rest;
 pub mod types;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
 
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{GitHubUserId, Installation, InstallationId, OrgMembership};
-use crate::secret::AppCredentials;
+use crate::secrets::AppCredentials;
+
+/// The GitHub the configuration names (`GITHUB_API_URL`, `GITHUB_WEB_URL`,
+/// `GITHUB_TIMEOUT_SECONDS`), over HTTPS. `record_reserve`: what must be
+/// left of a request's deadline after a GitHub attempt, for the store
+/// write that records its answer.
+pub fn open(config: &Config, record_reserve: Duration, clock: Arc<dyn Clock>) -> reqwest::Result<Arc<dyn Client>> {
+    let urls = (config.github_api_url.clone(), config.github_web_url.clone());
+    Ok(Arc::new(rest::RestClient::new(
+        urls,
+        config.github_timeout,
+        record_reserve,
+        clock,
+    )?))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitHubUser {

@@ -25,16 +25,12 @@ use crate::deadline::DeadlineReached;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{GitHubUserId, Installation, InstallationId, OrgMembership};
-use crate::secret::AppCredentials;
+use crate::secrets::AppCredentials;
 
 const API_VERSION: &str = "2022-11-28";
 const MAX_ATTEMPTS: u32 = 3;
 /// A replayable attempt shorter than this is not worth starting.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);
-/// Kept after every attempt for one DynamoDB attempt (and the moments
-/// around it): a rotated refresh token must reach the table, and a mint
-/// lease must be released, or its token cached, whatever GitHub did.
-pub const RECORD_RESERVE: Duration = crate::app::DYNAMO_ATTEMPT_TIMEOUT.saturating_add(Duration::from_millis(500));
 /// A user reaching more installations than this is not a real case.
 const MAX_PAGES: usize = 50;
 
@@ -50,12 +46,23 @@ pub struct RestClient {
     api: Url,
     web: Url,
     budget: Duration,
+    /// Kept after every attempt for one store write (and the moments
+    /// around it): a rotated refresh token must reach the store, and a mint
+    /// lease must be released, or its token cached, whatever GitHub did.
+    record_reserve: Duration,
     jwt: AppJwt,
     clock: Arc<dyn Clock>,
 }
 
 impl RestClient {
-    pub fn new(api: Url, web: Url, budget: Duration, clock: Arc<dyn Clock>) -> reqwest::Result<Self> {
+    /// `budget` bounds each call, retries included; `record_reserve` is
+    /// what the request's deadline must still hold after an attempt.
+    pub fn new(
+        (api, web): (Url, Url),
+        budget: Duration,
+        record_reserve: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> reqwest::Result<Self> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
         headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
@@ -73,6 +80,7 @@ impl RestClient {
             api,
             web,
             budget,
+            record_reserve,
             jwt: AppJwt::default(),
             clock,
         })
@@ -101,7 +109,7 @@ impl RestClient {
 
     /// Sends with retries inside the call's budget and the request's
     /// deadline ([`crate::deadline`]), each attempt leaving room for one
-    /// DynamoDB attempt after it ([`RECORD_RESERVE`]): a replayable attempt
+    /// store write after it (`record_reserve`): a replayable attempt
     /// is cut short to fit; one that cannot be replayed is only started when
     /// its whole timeout fits, so the broker never cuts such a request itself
     /// after GitHub may have acted on it.
@@ -113,7 +121,7 @@ impl RestClient {
             let remaining = deadline.saturating_duration_since(Instant::now());
             // The request's deadline first: when both are spent, the caller
             // learns that the request, not this call, ran out of time.
-            let timeout = attempt_timeout(replay, remaining, crate::deadline::remaining())?;
+            let timeout = attempt_timeout(replay, remaining, crate::deadline::remaining(), self.record_reserve)?;
             if timeout.is_zero() {
                 return Err(GitHubError::Timeout);
             }
@@ -219,15 +227,20 @@ impl RestClient {
 
 /// The timeout of the next attempt, given what is left of the call's budget
 /// (`call`) and of the request's (`request`, `None` without a deadline).
-fn attempt_timeout(replay: Replay, call: Duration, request: Option<Duration>) -> GitHubResult<Duration> {
+fn attempt_timeout(
+    replay: Replay,
+    call: Duration,
+    request: Option<Duration>,
+    reserve: Duration,
+) -> GitHubResult<Duration> {
     let Some(request) = request else {
         return Ok(call);
     };
     match replay {
-        Replay::OnlyIfUnsent if request < call + RECORD_RESERVE => Err(DeadlineReached.into()),
+        Replay::OnlyIfUnsent if request < call + reserve => Err(DeadlineReached.into()),
         Replay::OnlyIfUnsent => Ok(call),
-        Replay::Safe if request < MIN_ATTEMPT + RECORD_RESERVE => Err(DeadlineReached.into()),
-        Replay::Safe => Ok(call.min(request - RECORD_RESERVE)),
+        Replay::Safe if request < MIN_ATTEMPT + reserve => Err(DeadlineReached.into()),
+        Replay::Safe => Ok(call.min(request - reserve)),
     }
 }
 
@@ -426,10 +439,21 @@ mod tests {
     use super::*;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
+    const RECORD_RESERVE: Duration = Duration::from_millis(2500);
 
     fn client(api: &str) -> RestClient {
         let url = Url::parse(api).unwrap();
-        RestClient::new(url.clone(), url, S(1), Arc::new(crate::clock::SystemClock)).unwrap()
+        RestClient::new(
+            (url.clone(), url),
+            S(1),
+            RECORD_RESERVE,
+            Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap()
+    }
+
+    fn attempt_timeout(replay: Replay, call: Duration, request: Option<Duration>) -> GitHubResult<Duration> {
+        super::attempt_timeout(replay, call, request, RECORD_RESERVE)
     }
 
     #[test]

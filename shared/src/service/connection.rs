@@ -64,7 +64,7 @@ const LEASE_MARGIN: Duration = Duration::from_secs(3);
 /// ([`super::persist`]), so a lease that ran out means nobody is left to
 /// store a newer pair.
 pub(crate) fn refresh_lease(app: &App) -> i64 {
-    let worst = crate::secret::REREAD_TIMEOUT + app.config.github_timeout + super::persist_worst_case() + LEASE_MARGIN;
+    let worst = crate::secrets::REREAD_TIMEOUT + app.config.github_timeout + super::persist_worst_case() + LEASE_MARGIN;
     worst.as_secs_f64().ceil() as i64
 }
 
@@ -114,7 +114,7 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
             // GitHub has now killed the old refresh token: the new one must
             // be stored, so the write is retried before giving up, but never
             // started once the lease could have passed to someone else.
-            let operation = crate::app::DYNAMO_OPERATION_TIMEOUT.as_secs_f64().ceil() as i64;
+            let operation = crate::store::OPERATION_TIMEOUT.as_secs_f64().ceil() as i64;
             let within_lease = || app.now() + operation <= lease.until;
             let stored = super::persist("refreshed user token", within_lease, || {
                 app.store.complete_refresh(&connection.user, connection.version, &new)

@@ -28,7 +28,7 @@ const PERSIST_ATTEMPTS: u32 = 3;
 /// (the SDK's retries included), and the pauses between them.
 pub(crate) fn persist_worst_case() -> Duration {
     let pauses: Duration = (2..PERSIST_ATTEMPTS + 1).map(pause_length).sum();
-    crate::app::DYNAMO_OPERATION_TIMEOUT * PERSIST_ATTEMPTS + pauses
+    crate::store::OPERATION_TIMEOUT * PERSIST_ATTEMPTS + pauses
 }
 
 fn pause_length(round: u32) -> Duration {
@@ -92,7 +92,7 @@ mod tests {
     fn persists_worst_case_is_three_whole_operations_and_two_pauses() {
         assert_eq!(
             persist_worst_case(),
-            crate::app::DYNAMO_OPERATION_TIMEOUT * 3 + Duration::from_millis(160 + 320)
+            crate::store::OPERATION_TIMEOUT * 3 + Duration::from_millis(160 + 320)
         );
     }
 }

@@ -1,6 +1,8 @@
-//! The state port: what the services need to remember, as small traits that
-//! one adapter (DynamoDB, [`dynamo`]) implements today and an embedded store
-//! can implement later with the same guarantees.
+//! The state port: what the services need to remember, as small traits
+//! that two adapters implement with the same guarantees: DynamoDB
+//! ([`dynamo`], on AWS) and a single-file database ([`embedded`], the local
+//! runner). Both lay out the same keys ([`keys`]) and keep records for the
+//! same times ([`retention`]); one conformance suite runs over both.
 //!
 //! Tokens cross this boundary in plaintext ([`secrecy::SecretString`]); each
 //! adapter seals them at rest with the item's key as associated data.
@@ -12,11 +14,16 @@ pub mod dynamo;
 pub mod embedded;
 mod records;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 pub use records::*;
 
-use crate::clock::UnixTime;
+use crate::clock::{Clock, UnixTime};
+use crate::config::{Config, StoreBackend};
+use crate::crypto::TokenSealer;
 use crate::domain::oauth::OAuthState;
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, UserId};
 
@@ -31,9 +38,40 @@ pub enum StoreError {
     /// Not sent (again): the request's own deadline leaves no room for it.
     #[error(transparent)]
     Deadline(#[from] crate::deadline::DeadlineReached),
+    #[error("configuration: TABLE_NAME is required")]
+    NotConfigured,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The longest one store write attempt may take, and the moments around
+/// it: what a request must still have after a GitHub call to record its
+/// answer (a rotated refresh token, a minted token, a released lease).
+pub const RECORD_RESERVE: Duration = dynamo::DYNAMO_ATTEMPT_TIMEOUT.saturating_add(Duration::from_millis(500));
+
+/// The longest one store operation takes, the SDK's retries included.
+pub const OPERATION_TIMEOUT: Duration = dynamo::DYNAMO_OPERATION_TIMEOUT;
+
+/// The store the configuration names, sealing tokens with `sealer`: the
+/// DynamoDB table through a client of `sdk` built with the broker's
+/// timeouts and deadline rules, or the embedded file, whose expired records
+/// are purged now and every quarter of an hour (DynamoDB's TTL does that on
+/// AWS).
+pub fn open(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    sealer: TokenSealer,
+    clock: Arc<dyn Clock>,
+) -> StoreResult<Arc<dyn Store>> {
+    match config.store.as_ref().ok_or(StoreError::NotConfigured)? {
+        StoreBackend::DynamoDb { table } => Ok(Arc::new(dynamo::DynamoStore::connect(sdk, table, sealer))),
+        StoreBackend::Embedded { path } => {
+            let store = Arc::new(embedded::EmbeddedStore::open(path, sealer)?);
+            embedded::purge_expired_now_and_then(Arc::downgrade(&store), clock);
+            Ok(store)
+        }
+    }
+}
 
 /// Single-use OAuth states.
 #[async_trait]

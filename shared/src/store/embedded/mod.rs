@@ -35,12 +35,32 @@ use secrecy::SecretString;
 use self::keys::Key;
 use self::txn::{backend, Reader, Writer};
 use super::{StoreError, StoreResult};
-use crate::clock::UnixTime;
+use crate::clock::{Clock, UnixTime};
 use crate::crypto::TokenSealer;
 
 /// redb keeps a page cache up to this size (its default is 1 GiB); the
 /// broker's state is a few kilobytes per user and installation.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Calls [`EmbeddedStore::purge_expired`] at once and then every quarter
+/// of an hour, while the store lives, to keep a long-lived file small.
+pub(super) fn purge_expired_now_and_then(store: std::sync::Weak<EmbeddedStore>, clock: Arc<dyn Clock>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+        loop {
+            every.tick().await;
+            let Some(store) = store.upgrade() else { return };
+            match store.purge_expired(clock.now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired items removed from the embedded store"),
+                Err(e) => tracing::warn!(error = %e, "could not purge expired items"),
+            }
+        }
+    });
+}
 
 pub struct EmbeddedStore {
     db: Arc<Database>,

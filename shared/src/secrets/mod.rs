@@ -1,6 +1,8 @@
-//! The app's credentials (SPEC section 2): fetched once per container from
-//! Secrets Manager, parsed into ready-to-use keys, and re-read after a bounded
-//! time so a rotation takes effect without a deploy.
+//! The secrets port: the app's credentials (SPEC section 2), fetched once
+//! per container from a [`SecretSource`] (Secrets Manager on AWS,
+//! [`aws::SecretsManagerSource`]; a value given directly in the local
+//! runner, [`StaticSecret`]), parsed into ready-to-use keys, and re-read
+//! after a bounded time so a rotation takes effect without a deploy.
 //!
 //! Errors name the field at fault and never quote a value: the raw JSON is
 //! walked by hand rather than deserialised, because serde's messages can
@@ -13,9 +15,13 @@ use async_trait::async_trait;
 use jsonwebtoken::EncodingKey;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, UnixTime};
+use crate::config::{Config, SecretLocation};
 use crate::crypto::{TokenSealer, WebhookVerifier};
+
+pub mod aws;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -27,6 +33,8 @@ pub enum SecretError {
     NotAnObject,
     #[error("could not read the app secret: {0}")]
     Fetch(String),
+    #[error("configuration: APP_SECRET_ID is required")]
+    NotConfigured,
 }
 
 /// Everything the broker derives from the secret, parsed once per fetch.
@@ -38,9 +46,9 @@ pub struct AppCredentials {
     pub webhook: WebhookVerifier,
     pub sealer: TokenSealer,
     pub app_slug: Option<String>,
-    /// The last app JWT signed with this key, reused while it has life
-    /// left: it lives and dies with the key that signed it.
-    pub(crate) jwt_cache: crate::github::jwt::JwtCache,
+    /// Names the signing identity (client id and private key) without
+    /// revealing it: a JWT signed before is reused only under the same one.
+    pub jwt_identity: [u8; 32],
 }
 
 impl std::fmt::Debug for AppCredentials {
@@ -64,6 +72,13 @@ impl AppCredentials {
         } else {
             private_key.replace("\\n", "\n")
         };
+        let client_id = required(obj, "client_id")?;
+        let jwt_identity = Sha256::new()
+            .chain_update(client_id.as_bytes())
+            .chain_update([0])
+            .chain_update(pem.as_bytes())
+            .finalize()
+            .into();
         let jwt_key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| SecretError::Invalid {
             field: "private_key",
             reason: "not an RSA private key in PEM (PKCS#1 or PKCS#8)",
@@ -80,13 +95,13 @@ impl AppCredentials {
         );
         Ok(Self {
             app_id: required(obj, "app_id")?,
-            client_id: required(obj, "client_id")?,
+            client_id,
             client_secret: SecretString::from(required(obj, "client_secret")?),
             jwt_key,
             webhook,
             sealer,
             app_slug: optional(obj, "app_slug")?,
-            jwt_cache: Default::default(),
+            jwt_identity,
         })
     }
 }
@@ -115,33 +130,6 @@ pub trait SecretSource: Send + Sync {
     async fn fetch(&self) -> Result<SecretString, SecretError>;
 }
 
-pub struct SecretsManagerSource {
-    client: aws_sdk_secretsmanager::Client,
-    secret_id: String,
-}
-
-impl SecretsManagerSource {
-    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
-        Self { client, secret_id }
-    }
-}
-
-#[async_trait]
-impl SecretSource for SecretsManagerSource {
-    async fn fetch(&self) -> Result<SecretString, SecretError> {
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            .await
-            .map_err(|e| SecretError::Fetch(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        out.secret_string
-            .map(SecretString::from)
-            .ok_or(SecretError::Fetch("the secret has no string value".into()))
-    }
-}
-
 /// A secret given directly (local runner, tests of parsing).
 pub struct StaticSecret(pub SecretString);
 
@@ -150,6 +138,25 @@ impl SecretSource for StaticSecret {
     async fn fetch(&self) -> Result<SecretString, SecretError> {
         Ok(self.0.clone())
     }
+}
+
+/// The credentials the configuration names: from Secrets Manager through
+/// `sdk`, or the value given, re-read every `SECRET_REFRESH_SECONDS`. A
+/// container that cannot read and parse them must not start.
+pub async fn open(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<SecretCache, SecretError> {
+    let location = config.app_secret.as_ref().ok_or(SecretError::NotConfigured)?;
+    let source: Arc<dyn SecretSource> = match location {
+        SecretLocation::SecretsManager { id } => Arc::new(aws::SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            id.clone(),
+        )),
+        SecretLocation::Value(value) => Arc::new(StaticSecret(value.clone())),
+    };
+    SecretCache::load(source, clock, config.secret_refresh).await
 }
 
 struct Loaded {
@@ -234,8 +241,8 @@ impl SecretCache {
 mod tests {
     use super::*;
 
-    const PKCS1: &str = include_str!("../../tests/fixtures/keys/app-key.pkcs1.pem");
-    const PKCS8: &str = include_str!("../../tests/fixtures/keys/app-key.pkcs8.pem");
+    const PKCS1: &str = include_str!("../../../tests/fixtures/keys/app-key.pkcs1.pem");
+    const PKCS8: &str = include_str!("../../../tests/fixtures/keys/app-key.pkcs8.pem");
     const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
     fn secret(private_key: &str) -> Value {
