@@ -7,11 +7,43 @@ use std::pin::Pin;
 use http::Method;
 use serde::de::DeserializeOwned;
 
-use super::routes::{Access, RouteSpec};
 use super::{ApiRequest, ApiResponse};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
 use crate::App;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A platform user, through the HTTP API's JWT authorizer.
+    Jwt,
+    /// A platform backend, through IAM (SigV4).
+    Iam,
+    /// GitHub, proven by the webhook signature alone.
+    Signature,
+}
+
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: Handler,
+}
+
+impl RouteSpec {
+    pub fn access(&self) -> Access {
+        self.handler.access()
+    }
+}
+
+impl std::fmt::Debug for RouteSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({:?})", self.method, self.path, self.access())
+    }
+}
+
+pub(super) const fn route(method: Method, path: &'static str, handler: Handler) -> RouteSpec {
+    RouteSpec { method, path, handler }
+}
 
 /// What a handler answers, boxed so that one table holds every handler.
 pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<ApiResponse>> + Send + 'a>>;

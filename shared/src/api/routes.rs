@@ -7,46 +7,14 @@
 use http::Method;
 
 use super::handlers::{oauth, user, vending, webhook};
-use super::router::Handler;
+use super::router::{route, Handler};
+pub use super::router::{Access, RouteSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
     OAuthCallback,
     TokenVending,
     Webhook,
-}
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// A platform user, through the HTTP API's JWT authorizer.
-    Jwt,
-    /// A platform backend, through IAM (SigV4).
-    Iam,
-    /// GitHub, proven by the webhook signature alone.
-    Signature,
-}
-
-pub struct RouteSpec {
-    pub method: Method,
-    pub path: &'static str,
-    pub handler: Handler,
-}
-
-impl RouteSpec {
-    pub fn access(&self) -> Access {
-        self.handler.access()
-    }
-}
-
-impl std::fmt::Debug for RouteSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({:?})", self.method, self.path, self.access())
-    }
-}
-
-const fn route(method: Method, path: &'static str, handler: Handler) -> RouteSpec {
-    RouteSpec { method, path, handler }
 }
 
 pub static OAUTH_ROUTES: [RouteSpec; 2] = [
