@@ -1,6 +1,7 @@
 //! The GitHub port: the calls the broker makes, as a trait with one real
 //! adapter ([`rest::RestClient`]) that speaks GitHub's REST and OAuth API.
 
+mod error;
 pub mod jwt;
 mod link;
 pub mod repos;
@@ -20,6 +21,8 @@ use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{GitHubUserId, Installation, InstallationId, OrgMembership};
 use crate::secrets::AppCredentials;
 
+pub use error::{GitHubError, OAuthRefusal};
+
 /// The GitHub the configuration names (`GITHUB_API_URL`, `GITHUB_WEB_URL`,
 /// `GITHUB_TIMEOUT_SECONDS`), over HTTPS. `record_reserve`: what must be
 /// left of a request's deadline after a GitHub attempt, for the store
@@ -38,45 +41,6 @@ pub fn open(config: &Config, record_reserve: Duration, clock: Arc<dyn Clock>) ->
 pub struct GitHubUser {
     pub id: GitHubUserId,
     pub login: String,
-}
-
-/// What went wrong talking to GitHub. Messages hold GitHub's own error text
-/// (never a request body or a token) and are for the log.
-#[derive(Debug, thiserror::Error)]
-pub enum GitHubError {
-    /// The OAuth endpoint's errors, which GitHub answers with HTTP 200.
-    #[error("GitHub OAuth error {error}")]
-    OAuth { error: String },
-    #[error("GitHub answered {status}: {message}")]
-    Status { status: u16, message: String },
-    #[error("GitHub rate limit: retry after {retry_after_seconds} s")]
-    RateLimited { retry_after_seconds: u64 },
-    #[error("GitHub did not answer in time")]
-    Timeout,
-    /// Not sent (again): the request's own deadline leaves no room for it.
-    #[error(transparent)]
-    Deadline(#[from] crate::deadline::DeadlineReached),
-    #[error("could not reach GitHub: {0}")]
-    Transport(String),
-    #[error("unexpected answer from GitHub to {0}")]
-    Decode(&'static str),
-    /// A request the broker refuses to build: a value that cannot be one
-    /// URL path segment (inputs are checked long before; this is the guard).
-    #[error("refused to build a GitHub URL: {0}")]
-    UnsafePath(String),
-}
-
-impl GitHubError {
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout)
-    }
-
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
 }
 
 pub type GitHubResult<T> = Result<T, GitHubError>;

@@ -177,7 +177,7 @@ struct CommitObject {
 fn ref_write(result: GitHubResult<serde_json::Value>) -> GitHubResult<RefWrite> {
     match result {
         Ok(_) => Ok(RefWrite::Written),
-        Err(GitHubError::Status { status: 422, .. }) => Ok(RefWrite::Moved),
+        Err(GitHubError::Rejected { .. }) => Ok(RefWrite::Moved),
         Err(e) => Err(e),
     }
 }
@@ -232,7 +232,7 @@ impl Repos for RestClient {
         let url = self.repo_url(owner, repo, &rest)?;
         match self.get_as::<RefObject>(token, url, "GET git/ref").await {
             Ok(r) => Ok(Some(r.object.sha)),
-            Err(GitHubError::Status { status: 404, .. }) => Ok(None),
+            Err(GitHubError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -189,10 +189,7 @@ impl RestClient {
             let jwt = sign()?;
             return self.send(replay, || build(&jwt)).await;
         }
-        Err(GitHubError::Status {
-            status: 401,
-            message: body.message,
-        })
+        Err(GitHubError::refusal(401, body.message))
     }
 
     /// A GET as the app (reads are always safe to replay).
@@ -217,7 +214,7 @@ impl RestClient {
             .await?;
         let answer: OAuthTokenResponse = parse(resp, "the OAuth token exchange").await?;
         if let Some(error) = answer.error.clone() {
-            return Err(GitHubError::OAuth { error });
+            return Err(GitHubError::OAuth(super::OAuthRefusal::parse(error)));
         }
         answer
             .into_tokens(self.clock.now())
@@ -270,8 +267,8 @@ fn rate_limit_wait(resp: &Response, now: i64) -> Option<Duration> {
     (resp.status() == StatusCode::TOO_MANY_REQUESTS).then(|| Duration::from_secs(60))
 }
 
-/// Decodes a success body; any other status becomes [`GitHubError::Status`]
-/// with GitHub's message. Decoding errors never quote the body.
+/// Decodes a success body; any other status becomes the refusal it is
+/// ([`GitHubError::refusal`]), with GitHub's message. Decoding errors never quote the body.
 pub(super) async fn parse<T: DeserializeOwned>(resp: Response, what: &'static str) -> GitHubResult<T> {
     let status = resp.status();
     let bytes = resp
@@ -282,10 +279,7 @@ pub(super) async fn parse<T: DeserializeOwned>(resp: Response, what: &'static st
         let message = serde_json::from_slice::<ErrorBody>(&bytes)
             .unwrap_or_default()
             .describe();
-        return Err(GitHubError::Status {
-            status: status.as_u16(),
-            message,
-        });
+        return Err(GitHubError::refusal(status.as_u16(), message));
     }
     serde_json::from_slice(&bytes).map_err(|_| GitHubError::Decode(what))
 }

@@ -21,7 +21,7 @@ use crate::crypto::random::token_urlsafe;
 use crate::domain::tokens::UserTokens;
 use crate::domain::UserId;
 use crate::error::{Error, Result};
-use crate::github::GitHubError;
+use crate::github::{GitHubError, OAuthRefusal};
 use crate::store::{Connection, Lease};
 use crate::App;
 
@@ -45,13 +45,6 @@ pub async fn disconnect(app: &App, user: &UserId) -> Result<()> {
     app.store.delete_connection(user).await?;
     Ok(())
 }
-
-/// What GitHub answers when the refresh token is spent, revoked or expired:
-/// the only refusal after which the stored tokens are worth nothing.
-const BAD_REFRESH_TOKEN: &str = "bad_refresh_token";
-/// The app's client id or secret refused (a client-secret rotation gone
-/// wrong): the user's authorization is fine and must be kept.
-pub(crate) const INCORRECT_CLIENT_CREDENTIALS: &str = "incorrect_client_credentials";
 
 /// Kept on top of the holder's worst case, for clocks that differ between
 /// containers and the moments between the steps.
@@ -132,8 +125,8 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
                 }
             }
         }
-        Err(GitHubError::OAuth { error }) if error == BAD_REFRESH_TOKEN => {
-            tracing::info!(%error, "GitHub refused the refresh token; reauthorization required");
+        Err(GitHubError::OAuth(OAuthRefusal::BadRefreshToken)) => {
+            tracing::info!("GitHub refused the refresh token; reauthorization required");
             app.store
                 .require_reauthorization(&connection.user, connection.version)
                 .await?;
@@ -141,16 +134,16 @@ async fn refresh(app: &App, connection: &Connection, tokens: &UserTokens, lease:
         }
         // Anything else says nothing about the refresh token, which GitHub
         // did not take: it is kept for the next request.
-        Err(GitHubError::OAuth { error }) => {
+        Err(GitHubError::OAuth(refusal)) => {
+            let error = refusal.code();
             tracing::warn!(%error, "GitHub refused the refresh for another reason; the tokens are kept");
             app.store.release_refresh_lease(&connection.user, lease).await?;
-            Err(if error == INCORRECT_CLIENT_CREDENTIALS {
-                client_credentials_rejected()
-            } else {
-                Error::unavailable(
+            Err(match refusal {
+                OAuthRefusal::IncorrectClientCredentials => client_credentials_rejected(),
+                _ => Error::unavailable(
                     "github_oauth_error",
                     format!("GitHub refused the token refresh ({error}); the authorization is kept: try again later"),
-                )
+                ),
             })
         }
         Err(e) => {
@@ -175,10 +168,10 @@ fn not_connected() -> Error {
     Error::not_found("github_not_connected", "this user has not connected GitHub")
 }
 
-/// A user-token call that GitHub answered 401: the grant is gone.
+/// A user-token call that GitHub refused the token of: the grant is gone.
 pub(crate) fn user_token_error(e: GitHubError) -> Error {
-    match e.status() {
-        Some(401) => Error::ReauthorizationRequired,
-        _ => Error::GitHub(e),
+    match e {
+        GitHubError::Unauthorized { .. } => Error::ReauthorizationRequired,
+        e => Error::GitHub(e),
     }
 }

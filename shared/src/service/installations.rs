@@ -9,6 +9,7 @@ use super::connection::{fresh_tokens, user_token_error};
 use crate::domain::policy::LinkPolicy;
 use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId};
 use crate::error::{Error, Result};
+use crate::github::GitHubError;
 use crate::store::Upsert;
 use crate::App;
 
@@ -102,7 +103,7 @@ async fn require_authority(
     let membership = if installation.is_organization() {
         match app.github.org_membership(user_token, &installation.account_login).await {
             Ok(membership) => membership,
-            Err(e) if e.status() == Some(403) => {
+            Err(e @ GitHubError::Forbidden { .. }) => {
                 tracing::warn!(error = %e, "GitHub refused to show an organisation membership");
                 return Err(Error::forbidden(
                     "app_permission_missing",

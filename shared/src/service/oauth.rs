@@ -6,13 +6,13 @@
 use secrecy::SecretString;
 use url::Url;
 
-use super::connection::{client_credentials_rejected, fresh_tokens, user_token_error, INCORRECT_CLIENT_CREDENTIALS};
+use super::connection::{client_credentials_rejected, fresh_tokens, user_token_error};
 use super::installations::link_confirmed;
 use crate::crypto::random::{pkce_challenge, token_urlsafe};
 use crate::domain::oauth::{OAuthState, STATE_TTL_SECONDS};
 use crate::domain::{policy, AccountId, Caller, Installation, InstallationId};
 use crate::error::{Error, Result};
-use crate::github::{GitHubError, GitHubUser};
+use crate::github::{GitHubError, GitHubUser, OAuthRefusal};
 use crate::store::NewConnection;
 use crate::App;
 
@@ -125,12 +125,11 @@ pub async fn callback(app: &App, caller: &Caller, req: Callback) -> Result<Conne
                 .exchange_code(&creds, code, &state.pkce_verifier, redirect_uri)
                 .await
                 .map_err(|e| match e {
-                    GitHubError::OAuth { error } if error == INCORRECT_CLIENT_CREDENTIALS => {
-                        client_credentials_rejected()
-                    }
-                    GitHubError::OAuth { error } => {
-                        Error::bad_request("oauth_code_rejected", format!("GitHub refused the code: {error}"))
-                    }
+                    GitHubError::OAuth(OAuthRefusal::IncorrectClientCredentials) => client_credentials_rejected(),
+                    GitHubError::OAuth(refusal) => Error::bad_request(
+                        "oauth_code_rejected",
+                        format!("GitHub refused the code: {}", refusal.code()),
+                    ),
                     other => Error::GitHub(other),
                 })?;
             let user = app.github.user(&tokens.access_token).await.map_err(user_token_error)?;

@@ -166,21 +166,19 @@ async fn owner_user_token(app: &App, installation: &Installation) -> Result<Secr
 
 /// GitHub's refusals the platform can act on, with GitHub's reason.
 fn github_refusal(e: GitHubError) -> Error {
-    match &e {
-        GitHubError::Status { status: 422, message } => Error::Unprocessable {
+    match e {
+        GitHubError::Rejected { message } => Error::Unprocessable {
             code: "github_refused",
             message: format!("GitHub refused: {message}"),
         },
-        GitHubError::Status { status: 404, .. } => Error::not_found(
+        GitHubError::NotFound { .. } => Error::not_found(
             "repository_not_found",
             "GitHub knows no such repository for this installation",
         ),
-        GitHubError::Status { status: 403, message } => {
+        GitHubError::Forbidden { message } | GitHubError::Suspended { message } => {
             Error::forbidden("github_forbidden", format!("GitHub refused: {message}"))
         }
-        GitHubError::Status { status: 409, message } => {
-            Error::conflict("github_conflict", format!("GitHub refused: {message}"))
-        }
-        _ => Error::GitHub(e),
+        GitHubError::Conflict { message } => Error::conflict("github_conflict", format!("GitHub refused: {message}")),
+        e => Error::GitHub(e),
     }
 }

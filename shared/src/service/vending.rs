@@ -148,17 +148,17 @@ async fn mint_once(
 }
 
 fn mint_error(e: GitHubError) -> Error {
-    match &e {
-        GitHubError::Status { status: 422, message } => Error::Unprocessable {
+    match e {
+        GitHubError::Rejected { message } => Error::Unprocessable {
             code: "scope_not_granted",
             message: format!("GitHub refused the scope: {message}"),
         },
-        GitHubError::Status { status: 404, .. } => {
+        GitHubError::NotFound { .. } => {
             Error::not_found("installation_not_found", "GitHub no longer knows that installation")
         }
-        GitHubError::Status { status: 403, message } if message.to_lowercase().contains("suspended") => {
+        GitHubError::Suspended { .. } => {
             Error::forbidden("installation_suspended", "that installation is suspended on GitHub")
         }
-        _ => Error::GitHub(e),
+        e => Error::GitHub(e),
     }
 }
