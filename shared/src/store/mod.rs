@@ -12,7 +12,9 @@
 
 pub mod dynamo;
 pub mod embedded;
+pub mod keys;
 mod records;
+pub mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -113,8 +113,9 @@ impl Connections for DynamoStore {
         u.set("user", Some(s(c.user.as_str())));
         u.set("github_user_id", Some(n(c.github_user_id)));
         u.set("login", Some(s(&c.login)));
-        u.set("gsi1pk", Some(s(keys::github_user_index(c.github_user_id))));
-        u.set("gsi1sk", Some(s(format!("USER#{}", c.user))));
+        let index = crate::store::keys::github_user_index(c.github_user_id, &c.user);
+        u.set("gsi1pk", Some(s(index.pk)));
+        u.set("gsi1sk", Some(s(index.sk)));
         u.set("disconnected", None);
         self.write_versioned(key, u, None).await.map(drop)
     }
@@ -143,7 +144,7 @@ impl Connections for DynamoStore {
                 .table_name(&self.table)
                 .index_name("gsi1")
                 .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", s(keys::github_user_index(github_user)))
+                .expression_attribute_values(":pk", s(keys::github_user_index_pk(github_user)))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -152,7 +153,7 @@ impl Connections for DynamoStore {
             users.extend(
                 out.items()
                     .iter()
-                    .filter_map(|i| get_s(i, "gsi1sk")?.strip_prefix("USER#").and_then(UserId::parse)),
+                    .filter_map(|i| crate::store::keys::user_of_index(get_s(i, "gsi1sk")?)),
             );
             start = out.last_evaluated_key;
             if start.is_none() {

@@ -9,10 +9,7 @@ use super::installations::{epoch_bump, record_update, tombstone, NEWER_READ, NOT
 use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
 use crate::domain::UserId;
-use crate::store::{Applied, Change, Deliveries, StoreError, StoreResult};
-
-/// GitHub lets deliveries be redelivered for a few days; remember them longer.
-const REMEMBER_FOR: i64 = 30 * 24 * 3600;
+use crate::store::{retention, Applied, Change, Deliveries, StoreError, StoreResult};
 
 /// Items a change writes per transaction, the delivery's record aside.
 /// DynamoDB allows 100; 25 keeps each transaction short (fewer conflicts,
@@ -112,7 +109,7 @@ impl DynamoStore {
             .item("delivery_status", s("done"))
             .item("done_at", n(now))
             .item("applied_by", s(applied_by))
-            .item("expire_at", n(now + REMEMBER_FOR))
+            .item("expire_at", n(retention::delivery_forgotten_after(now)))
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         Ok(TransactWriteItem::builder().put(super::build(put.build())?).build())

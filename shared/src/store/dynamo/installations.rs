@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{get_s, keys, n, s, to_item, transaction_condition_failed, DynamoStore, Item};
 use crate::clock::UnixTime;
 use crate::domain::{AccountId, Installation, InstallationId};
+use crate::store::keys as store_keys;
 use crate::store::{Installations, StoreError, StoreResult, Upsert};
 
 #[derive(Serialize, Deserialize)]
@@ -116,11 +117,11 @@ impl DynamoStore {
         }
         for item in partition {
             let sk = get_s(&item, "sk").unwrap_or_default();
-            if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
+            if let Some(account) = store_keys::linked_account(sk) {
                 doomed.push(keys::link_from_account(&account, id));
                 doomed.push(keys::link_from_installation(id, &account));
-            } else if sk.starts_with("TOKEN#") {
-                doomed.push(super::key(pk.clone(), sk.to_owned()));
+            } else if let Some(scope_key) = store_keys::token_scope(sk) {
+                doomed.push(keys::token(id, scope_key));
             }
         }
         self.batch_delete(doomed).await
@@ -200,10 +201,12 @@ impl Installations for DynamoStore {
     }
 
     async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>> {
-        let links = self.query_partition(&keys::account_pk(account), Some("INST#")).await?;
+        let links = self
+            .query_partition(&keys::account_pk(account), Some(store_keys::LINKED_INSTALLATION))
+            .await?;
         let ids: Vec<InstallationId> = links
             .iter()
-            .filter_map(|l| get_s(l, "sk")?.strip_prefix("INST#").and_then(InstallationId::parse))
+            .filter_map(|l| store_keys::linked_installation(get_s(l, "sk")?))
             .collect();
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -213,9 +216,7 @@ impl Installations for DynamoStore {
             .await?;
         let mut found = Vec::new();
         for item in items {
-            let id = get_s(&item, "pk")
-                .and_then(|pk| pk.strip_prefix("INST#"))
-                .and_then(InstallationId::parse);
+            let id = get_s(&item, "pk").and_then(store_keys::installation_of_pk);
             match installation_from_item(item)? {
                 Some(installation) => found.push(installation),
                 // A link to a tombstone is never listed, and is removed now.
@@ -241,11 +242,13 @@ impl Installations for DynamoStore {
         let wanted: HashSet<InstallationId> = installations.iter().copied().collect();
         let wanted = &wanted;
         let per_account = try_join_all(accounts.iter().map(|account| async move {
-            let links = self.query_partition(&keys::account_pk(account), Some("INST#")).await?;
+            let links = self
+                .query_partition(&keys::account_pk(account), Some(store_keys::LINKED_INSTALLATION))
+                .await?;
             Ok::<_, StoreError>(
                 links
                     .iter()
-                    .filter_map(|l| get_s(l, "sk")?.strip_prefix("INST#").and_then(InstallationId::parse))
+                    .filter_map(|l| store_keys::linked_installation(get_s(l, "sk")?))
                     .filter(|id| wanted.contains(id))
                     .map(|id| (account.clone(), id))
                     .collect::<Vec<_>>(),

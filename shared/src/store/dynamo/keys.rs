@@ -1,46 +1,40 @@
-//! Every key the table holds, in one place (see the README's table design).
+//! The shared key scheme ([`crate::store::keys`]) as DynamoDB key items:
+//! each function names the same key, as the `pk`/`sk` attributes.
 
-use super::{key, Item};
-use crate::domain::{AccountId, GitHubUserId, InstallationId, UserId};
+use super::{s, Item};
+use crate::domain::{AccountId, InstallationId, UserId};
+use crate::store::keys::{self, Key};
+
+pub use crate::store::keys::{account_pk, github_user_index_pk, installation_pk};
+
+fn item(key: Key) -> Item {
+    Item::from([("pk".to_owned(), s(key.pk)), ("sk".to_owned(), s(key.sk))])
+}
 
 pub fn oauth_state(id: &str) -> Item {
-    key(format!("STATE#{id}"), "STATE".into())
+    item(keys::oauth_state(id))
 }
 
 pub fn connection(user: &UserId) -> Item {
-    key(format!("USER#{user}"), "GITHUB".into())
-}
-
-pub fn github_user_index(github_user: GitHubUserId) -> String {
-    format!("GHUSER#{github_user}")
-}
-
-pub fn installation_pk(id: InstallationId) -> String {
-    format!("INST#{id}")
+    item(keys::connection(user))
 }
 
 pub fn installation(id: InstallationId) -> Item {
-    key(installation_pk(id), "META".into())
+    item(keys::installation(id))
 }
 
-pub fn account_pk(account: &AccountId) -> String {
-    format!("ACCT#{account}")
-}
-
-/// The link as seen from the account: lists an account's installations.
 pub fn link_from_account(account: &AccountId, id: InstallationId) -> Item {
-    key(account_pk(account), format!("INST#{id}"))
+    item(keys::link_from_account(account, id))
 }
 
-/// The link as seen from the installation: found and removed with it.
 pub fn link_from_installation(id: InstallationId, account: &AccountId) -> Item {
-    key(installation_pk(id), format!("ACCT#{account}"))
+    item(keys::link_from_installation(id, account))
 }
 
 pub fn token(id: InstallationId, scope_key: &str) -> Item {
-    key(installation_pk(id), format!("TOKEN#{scope_key}"))
+    item(keys::token(id, scope_key))
 }
 
 pub fn delivery(id: &str) -> Item {
-    key(format!("DELIVERY#{id}"), "DELIVERY".into())
+    item(keys::delivery(id))
 }

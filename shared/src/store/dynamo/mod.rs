@@ -180,17 +180,18 @@ async fn backoff(attempt: u32) {
 
 /// The associated data that binds a sealed value to its item and field.
 fn aad(key: &Item, field: &str) -> String {
-    format!("{}|{field}", describe(key))
+    crate::store::keys::aad(part(key, "pk"), part(key, "sk"), field)
+}
+
+fn part<'a>(key: &'a Item, name: &str) -> &'a str {
+    key.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or("")
 }
 
 fn describe(key: &Item) -> String {
-    let part = |name: &str| {
-        key.get(name)
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
-            .unwrap_or("")
-    };
-    format!("{}|{}", part("pk"), part("sk"))
+    format!("{}|{}", part(key, "pk"), part(key, "sk"))
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
@@ -199,10 +200,6 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-
-fn key(pk: String, sk: String) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
 fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {

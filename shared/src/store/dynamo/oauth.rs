@@ -6,11 +6,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use super::{get_n, get_s, keys, n, s, DynamoStore};
 use crate::domain::oauth::OAuthState;
 use crate::domain::{AccountId, UserId};
-use crate::store::{OAuthStates, StoreError, StoreResult};
-
-/// States stay in the table a while after expiry so a late callback is
-/// answered "expired" rather than "unknown"; TTL removes them afterwards.
-const KEEP_AFTER_EXPIRY: i64 = 3600;
+use crate::store::{retention, OAuthStates, StoreError, StoreResult};
 
 #[async_trait]
 impl OAuthStates for DynamoStore {
@@ -25,7 +21,7 @@ impl OAuthStates for DynamoStore {
             .item("user", s(state.user.as_str()))
             .item("pkce_verifier", verifier)
             .item("expires_at", n(state.expires_at))
-            .item("expire_at", n(state.expires_at + KEEP_AFTER_EXPIRY))
+            .item("expire_at", n(retention::removable_after(state.expires_at)))
             .condition_expression("attribute_not_exists(pk)");
         if let Some(account) = &state.account {
             put = put.item("account", s(account.as_str()));

@@ -9,10 +9,8 @@ use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::clock::UnixTime;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
-use crate::store::{CachedToken, Lease, StoreError, StoreResult, TokenCache, VendSnapshot};
-
-/// How long an expired token item lingers before TTL removes it.
-const KEEP_AFTER_EXPIRY: i64 = 3600;
+use crate::store::keys as store_keys;
+use crate::store::{retention, CachedToken, Lease, StoreError, StoreResult, TokenCache, VendSnapshot};
 
 impl DynamoStore {
     /// A token minted before `epoch` is left out, unopened; one that does
@@ -67,13 +65,13 @@ impl TokenCache for DynamoStore {
         let mut token_item = None;
         for item in items {
             match get_s(&item, "sk") {
-                Some(sk) if sk.starts_with("INST#") => snapshot.linked = true,
+                Some(sk) if store_keys::linked_installation(sk).is_some() => snapshot.linked = true,
                 Some("META") => {
                     snapshot.token_epoch = epoch_of(&item);
                     snapshot.installation = installation_from_item(item)?;
                     tombstoned = snapshot.installation.is_none();
                 }
-                Some(sk) if sk.starts_with("TOKEN#") => token_item = Some(item),
+                Some(sk) if store_keys::token_scope(sk).is_some() => token_item = Some(item),
                 _ => {}
             }
         }
@@ -125,7 +123,7 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":epoch", n(epoch))
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", n(lease.until))
-            .expression_attribute_values(":ttl", n(lease.until + KEEP_AFTER_EXPIRY))
+            .expression_attribute_values(":ttl", n(retention::removable_after(lease.until)))
             .expression_attribute_values(":now", n(lease.now))
             .expression_attribute_values(":fresh", n(fresh_until))
             .return_values_on_condition_check_failure(
@@ -156,7 +154,7 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":token", sealed)
             .expression_attribute_values(":expires", n(token.expires_at))
-            .expression_attribute_values(":ttl", n(token.expires_at + KEEP_AFTER_EXPIRY))
+            .expression_attribute_values(":ttl", n(retention::removable_after(token.expires_at)))
             .expression_attribute_values(":perms", json(&token.permissions))
             .expression_attribute_values(":selection", s(&token.repository_selection))
             .expression_attribute_values(":epoch", n(epoch))

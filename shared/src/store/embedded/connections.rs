@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 
-use super::keys::{self, Key};
 use super::records::{ConnectionItem, LeaseField, SealedUserTokens};
 use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::domain::tokens::UserTokens;
 use crate::domain::{GitHubUserId, UserId};
+use crate::store::keys::{self, Key};
 use crate::store::{Connection, Connections, Lease, NewConnection, StoreResult};
 
 impl EmbeddedStore {
@@ -130,10 +130,7 @@ impl Connections for EmbeddedStore {
     async fn users_of_github_user(&self, github_user: GitHubUserId) -> StoreResult<Vec<UserId>> {
         let pk = keys::github_user_index_pk(github_user);
         let entries = self.read(move |r| r.index(&pk)).await?;
-        Ok(entries
-            .iter()
-            .filter_map(|sk| sk.strip_prefix("USER#").and_then(UserId::parse))
-            .collect())
+        Ok(entries.iter().filter_map(|sk| keys::user_of_index(sk)).collect())
     }
 
     async fn lease_refresh(&self, user: &UserId, version: u64, lease: &Lease) -> StoreResult<bool> {

@@ -4,12 +4,10 @@
 use async_trait::async_trait;
 
 use super::records::DeliveryItem;
-use super::{connections, installations, keys, EmbeddedStore};
+use super::{connections, installations, EmbeddedStore};
 use crate::clock::UnixTime;
+use crate::store::{keys, retention};
 use crate::store::{Applied, Change, Deliveries, StoreResult};
-
-/// GitHub lets deliveries be redelivered for a few days; remember them longer.
-const REMEMBER_FOR: i64 = 30 * 24 * 3600;
 
 #[async_trait]
 impl Deliveries for EmbeddedStore {
@@ -37,7 +35,7 @@ impl Deliveries for EmbeddedStore {
             }
             let record = DeliveryItem {
                 done_at: now,
-                expire_at: Some(now + REMEMBER_FOR),
+                expire_at: Some(retention::delivery_forgotten_after(now)),
             };
             w.put(&key, &record).map(|()| applied)
         })

@@ -7,19 +7,17 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 
-use super::keys::{self, TOKEN_PREFIX};
 use super::records::{InstallationRecord, LinkItem, MetaItem};
 use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
 use crate::domain::{AccountId, Installation, InstallationId};
+use crate::store::keys;
 use crate::store::{Applied, Installations, StoreResult, Upsert};
 
 /// The installation ids an account's links name, in sort-key order.
 fn linked_ids(sort_keys: &[String]) -> impl Iterator<Item = InstallationId> + '_ {
-    sort_keys
-        .iter()
-        .filter_map(|sk| sk.strip_prefix("INST#").and_then(InstallationId::parse))
+    sort_keys.iter().filter_map(|sk| keys::linked_installation(sk))
 }
 
 /// Writes the installation as GitHub showed it at `read_at` inside `w`,
@@ -60,7 +58,7 @@ pub(super) fn delete(w: &Writer, id: InstallationId, now: UnixTime) -> StoreResu
     w.put(&keys::installation(id), &MetaItem::Tombstone { id, deleted_at: now })?;
     let pk = keys::installation_pk(id);
     for sk in w.sort_keys(&pk, "")? {
-        if let Some(account) = sk.strip_prefix("ACCT#").and_then(AccountId::parse) {
+        if let Some(account) = keys::linked_account(&sk) {
             w.delete(&keys::link_from_account(&account, id))?;
             w.delete(&keys::link_from_installation(id, &account))?;
         }
@@ -69,8 +67,8 @@ pub(super) fn delete(w: &Writer, id: InstallationId, now: UnixTime) -> StoreResu
 }
 
 fn drop_tokens(w: &Writer, id: InstallationId) -> StoreResult<()> {
-    for sk in w.sort_keys(&keys::installation_pk(id), TOKEN_PREFIX)? {
-        if let Some(scope_key) = sk.strip_prefix(TOKEN_PREFIX) {
+    for sk in w.sort_keys(&keys::installation_pk(id), keys::TOKEN)? {
+        if let Some(scope_key) = keys::token_scope(&sk) {
             w.delete(&keys::token(id, scope_key))?;
         }
     }
@@ -135,7 +133,7 @@ impl Installations for EmbeddedStore {
         let pk = keys::account_pk(account);
         let mut found = self
             .read(move |r| {
-                let links = r.sort_keys(&pk, "INST#")?;
+                let links = r.sort_keys(&pk, keys::LINKED_INSTALLATION)?;
                 let mut found = Vec::new();
                 for id in linked_ids(&links) {
                     if let Some(installation) = r.get::<MetaItem>(&keys::installation(id))?.and_then(MetaItem::live) {
@@ -162,7 +160,7 @@ impl Installations for EmbeddedStore {
         self.read(move |r| {
             let mut found = Vec::new();
             for account in accounts {
-                let links = r.sort_keys(&keys::account_pk(&account), "INST#")?;
+                let links = r.sort_keys(&keys::account_pk(&account), keys::LINKED_INSTALLATION)?;
                 found.extend(
                     linked_ids(&links)
                         .filter(|id| wanted.contains(id))

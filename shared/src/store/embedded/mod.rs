@@ -18,7 +18,6 @@
 mod connections;
 mod deliveries;
 mod installations;
-mod keys;
 mod oauth;
 mod records;
 #[cfg(test)]
@@ -32,11 +31,11 @@ use std::sync::Arc;
 use redb::Database;
 use secrecy::SecretString;
 
-use self::keys::Key;
 use self::txn::{backend, Reader, Writer};
 use super::{StoreError, StoreResult};
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::TokenSealer;
+use crate::store::keys::Key;
 
 /// redb keeps a page cache up to this size (its default is 1 GiB); the
 /// broker's state is a few kilobytes per user and installation.

@@ -3,13 +3,10 @@
 use async_trait::async_trait;
 
 use super::records::StateItem;
-use super::{keys, EmbeddedStore};
+use super::EmbeddedStore;
 use crate::domain::oauth::OAuthState;
+use crate::store::{keys, retention};
 use crate::store::{OAuthStates, StoreError, StoreResult};
-
-/// Kept an hour past expiry, like the DynamoDB item's TTL, so a late
-/// callback is told "expired" rather than "unknown".
-const KEEP_AFTER_EXPIRY: i64 = 3600;
 
 #[async_trait]
 impl OAuthStates for EmbeddedStore {
@@ -22,7 +19,7 @@ impl OAuthStates for EmbeddedStore {
             expires_at: state.expires_at,
             return_to: state.return_to.clone(),
             used: false,
-            expire_at: state.expires_at + KEEP_AFTER_EXPIRY,
+            expire_at: retention::removable_after(state.expires_at),
         };
         self.write(move |w| {
             // DynamoDB: `attribute_not_exists(pk)`, a failed condition being an error.

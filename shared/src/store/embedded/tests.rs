@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use secrecy::SecretString;
 
-use super::keys::{self, Key};
 use super::txn::Reader;
 use super::EmbeddedStore;
 use crate::crypto::TokenSealer;
 use crate::domain::oauth::OAuthState;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
+use crate::store::keys::{self, Key};
 use crate::store::{
     Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache,
 };

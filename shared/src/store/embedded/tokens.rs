@@ -3,16 +3,14 @@
 
 use async_trait::async_trait;
 
-use super::keys::{self, Key};
 use super::records::{LeaseField, MetaItem, SealedInstallationToken, TokenItem};
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
+use crate::store::keys::{self, Key};
+use crate::store::retention;
 use crate::store::{CachedToken, Lease, StoreResult, TokenCache, VendSnapshot};
-
-/// How long an expired token item lingers before a purge may remove it.
-const KEEP_AFTER_EXPIRY: i64 = 3600;
 
 impl EmbeddedStore {
     /// A token that does not open is left out and marked unreadable.
@@ -108,7 +106,7 @@ impl TokenCache for EmbeddedStore {
             if !LeaseField::is_free(&item.lease, lease.now) || stored_is_fresh {
                 return Ok(false);
             }
-            item.expire_at.get_or_insert(lease.until + KEEP_AFTER_EXPIRY);
+            item.expire_at.get_or_insert(retention::removable_after(lease.until));
             item.lease = Some(LeaseField {
                 owner: lease.owner,
                 until: lease.until,
@@ -149,7 +147,7 @@ impl TokenCache for EmbeddedStore {
             if !LeaseField::is_held_by(&item.lease, &owner) {
                 return Ok(false);
             }
-            item.expire_at = Some(sealed.expires_at + KEEP_AFTER_EXPIRY);
+            item.expire_at = Some(retention::removable_after(sealed.expires_at));
             item.token = Some(sealed);
             item.lease = None;
             w.put(&key, &item).map(|()| true)

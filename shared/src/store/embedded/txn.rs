@@ -14,7 +14,7 @@ use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTrans
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::keys::Key;
+use crate::store::keys::Key;
 use crate::store::{StoreError, StoreResult};
 
 pub(super) const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");

@@ -1,0 +1,130 @@
+//! The one key scheme of both stores (see the README's table design): every
+//! item's `pk`/`sk`, the prefixes that list a partition's kinds, and the
+//! associated data a sealed value is bound to. The DynamoDB table and the
+//! embedded file hold the same keys, so a sealed value opens in either.
+
+use crate::domain::{AccountId, GitHubUserId, InstallationId, UserId};
+
+/// The sort-key prefix of an account's links (`ACCT#a` → `INST#id`).
+pub const LINKED_INSTALLATION: &str = "INST#";
+/// The sort-key prefix of an installation's links (`INST#id` → `ACCT#a`).
+pub const LINKED_ACCOUNT: &str = "ACCT#";
+/// The sort-key prefix of an installation's cached tokens, one per scope.
+pub const TOKEN: &str = "TOKEN#";
+/// The index sort-key prefix of a platform user (`GHUSER#id` → `USER#u`).
+pub const USER: &str = "USER#";
+
+/// An item's primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    fn new(pk: String, sk: impl Into<String>) -> Self {
+        Self { pk, sk: sk.into() }
+    }
+
+    /// The associated data that binds a sealed value to its item and field.
+    pub fn aad(&self, field: &str) -> String {
+        aad(&self.pk, &self.sk, field)
+    }
+}
+
+/// `pk|sk|field`: a sealed value copied to another item or field does not open.
+pub fn aad(pk: &str, sk: &str, field: &str) -> String {
+    format!("{pk}|{sk}|{field}")
+}
+
+pub fn oauth_state(id: &str) -> Key {
+    Key::new(format!("STATE#{id}"), "STATE")
+}
+
+pub fn connection(user: &UserId) -> Key {
+    Key::new(format!("{USER}{user}"), "GITHUB")
+}
+
+/// The secondary index's key of a connection: GitHub user → platform users.
+pub fn github_user_index(github_user: GitHubUserId, user: &UserId) -> Key {
+    Key::new(github_user_index_pk(github_user), format!("{USER}{user}"))
+}
+
+pub fn github_user_index_pk(github_user: GitHubUserId) -> String {
+    format!("GHUSER#{github_user}")
+}
+
+/// The platform user an index sort key names.
+pub fn user_of_index(sk: &str) -> Option<UserId> {
+    sk.strip_prefix(USER).and_then(UserId::parse)
+}
+
+pub fn installation_pk(id: InstallationId) -> String {
+    format!("{LINKED_INSTALLATION}{id}")
+}
+
+/// The installation whose partition key this is.
+pub fn installation_of_pk(pk: &str) -> Option<InstallationId> {
+    pk.strip_prefix(LINKED_INSTALLATION).and_then(InstallationId::parse)
+}
+
+pub fn installation(id: InstallationId) -> Key {
+    Key::new(installation_pk(id), "META")
+}
+
+pub fn account_pk(account: &AccountId) -> String {
+    format!("{LINKED_ACCOUNT}{account}")
+}
+
+/// The link as seen from the account: lists an account's installations.
+pub fn link_from_account(account: &AccountId, id: InstallationId) -> Key {
+    Key::new(account_pk(account), format!("{LINKED_INSTALLATION}{id}"))
+}
+
+/// The installation an account's link names (its sort key).
+pub fn linked_installation(sk: &str) -> Option<InstallationId> {
+    sk.strip_prefix(LINKED_INSTALLATION).and_then(InstallationId::parse)
+}
+
+/// The link as seen from the installation: found and removed with it.
+pub fn link_from_installation(id: InstallationId, account: &AccountId) -> Key {
+    Key::new(installation_pk(id), format!("{LINKED_ACCOUNT}{account}"))
+}
+
+/// The account an installation's link names (its sort key).
+pub fn linked_account(sk: &str) -> Option<AccountId> {
+    sk.strip_prefix(LINKED_ACCOUNT).and_then(AccountId::parse)
+}
+
+pub fn token(id: InstallationId, scope_key: &str) -> Key {
+    Key::new(installation_pk(id), format!("{TOKEN}{scope_key}"))
+}
+
+/// The scope key of a cached token's sort key.
+pub fn token_scope(sk: &str) -> Option<&str> {
+    sk.strip_prefix(TOKEN)
+}
+
+pub fn delivery(id: &str) -> Key {
+    Key::new(format!("DELIVERY#{id}"), "DELIVERY")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_key_reads_back_what_it_names() {
+        let (id, account, user) = (
+            InstallationId(42),
+            AccountId::parse("team-a").unwrap(),
+            UserId::parse("alice").unwrap(),
+        );
+        assert_eq!(linked_installation(&link_from_account(&account, id).sk), Some(id));
+        assert_eq!(linked_account(&link_from_installation(id, &account).sk), Some(account));
+        assert_eq!(installation_of_pk(&installation(id).pk), Some(id));
+        assert_eq!(user_of_index(&github_user_index(GitHubUserId(7), &user).sk), Some(user));
+        assert_eq!(token_scope(&token(id, "s1").sk), Some("s1"));
+        assert_eq!(installation(id).aad("token"), "INST#42|META|token");
+    }
+}
