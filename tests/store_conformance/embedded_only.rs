@@ -17,7 +17,7 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
         store.link(&a, &installation(1)).await.unwrap();
         deliver(&store, upsert(installation(2))).await;
-        deliver(&store, Change::Delete { id: InstallationId(2) }).await;
+        deliver(&store, WritePlan::Delete { id: InstallationId(2) }).await;
         let renamed = upsert(renamed("org-1"));
         assert_eq!(store.apply_delivery("d", 1_001, &renamed).await.unwrap(), Applied::Done);
         let token = mint(&store, 1, "s", 5_000).await;

@@ -103,7 +103,7 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     }
     let id = InstallationId(1);
 
-    deliver(store, Change::Delete { id }).await;
+    deliver(store, WritePlan::Delete { id }).await;
 
     assert_eq!(store.get_installation(id).await.unwrap(), None);
     assert_eq!(deliver(store, upsert(installation(1))).await, Applied::Gone);

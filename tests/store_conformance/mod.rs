@@ -19,8 +19,8 @@ use broker::domain::oauth::OAuthState;
 use broker::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
 use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
 use broker::store::{
-    Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, TokenCache,
-    Upsert,
+    Applied, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, TokenCache, Upsert,
+    WritePlan,
 };
 use futures::future::join_all;
 use secrecy::{ExposeSecret, SecretString};

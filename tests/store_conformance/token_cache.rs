@@ -218,7 +218,7 @@ pub(super) async fn a_token_minted_under_a_lease_taken_after_the_installation_wa
 ) {
     let id = InstallationId(1);
     deliver(store, upsert(installation(1))).await;
-    deliver(store, Change::Delete { id }).await;
+    deliver(store, WritePlan::Delete { id }).await;
     // The lease lands after the deletion swept the partition.
     let late = lease("late", 1_001, 1_031);
     assert!(store.lease_mint(id, "s", &late, 1_600, 0).await.unwrap());

@@ -127,13 +127,13 @@ pub(super) fn ids(installations: &[Installation]) -> Vec<u64> {
 }
 
 /// Applies `change` as a delivery of its own.
-pub(super) async fn deliver(store: &dyn Store, change: Change) -> Applied {
+pub(super) async fn deliver(store: &dyn Store, change: WritePlan) -> Applied {
     store.apply_delivery(&token_urlsafe(), 1_000, &change).await.unwrap()
 }
 
 /// The installation as a webhook read it from GitHub, each read later than
 /// the one before.
-pub(super) fn upsert(installation: Installation) -> Change {
+pub(super) fn upsert(installation: Installation) -> WritePlan {
     read_at(installation, next_read(), false)
 }
 
@@ -153,8 +153,8 @@ pub(super) async fn epoch(store: &dyn Store, id: InstallationId) -> u64 {
 }
 
 /// The installation as read at `read_at` (Unix milliseconds).
-pub(super) fn read_at(installation: Installation, read_at: i64, invalidate_tokens: bool) -> Change {
-    Change::Upsert {
+pub(super) fn read_at(installation: Installation, read_at: i64, invalidate_tokens: bool) -> WritePlan {
+    WritePlan::Upsert {
         installation,
         invalidate_tokens,
         read_at,

@@ -49,7 +49,7 @@ pub(super) async fn of_ten_concurrent_copies_of_a_delivery_exactly_one_applies(s
 }
 
 pub(super) async fn a_delivery_for_a_deleted_installation_is_gone_and_not_recorded(store: &dyn Store) {
-    deliver(store, Change::Delete { id: InstallationId(1) }).await;
+    deliver(store, WritePlan::Delete { id: InstallationId(1) }).await;
 
     for _ in 0..2 {
         assert_eq!(
@@ -70,7 +70,7 @@ pub(super) async fn a_revocation_disconnects_every_user_at_once_and_skips_unknow
         store.put_connection(&connection(sub, 7, &tokens)).await.unwrap();
     }
     store.put_connection(&connection("carol", 8, &tokens)).await.unwrap();
-    let revoked = Change::Disconnect {
+    let revoked = WritePlan::Disconnect {
         users: vec![user("alice"), user("nobody"), user("bob")],
     };
 

@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod installation;
 pub mod oauth;

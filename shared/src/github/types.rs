@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::domain::events::PayloadFacts;
 use crate::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
 use crate::domain::{Installation, InstallationId, InstallationStatus};
 
@@ -59,6 +60,33 @@ impl InstallationObject {
                 InstallationStatus::Active
             },
         })
+    }
+}
+
+/// What the broker reads of a webhook payload: the action, which
+/// installation or which user it is about, and the accounts GitHub's
+/// installation events carry. Every other field is left unread.
+#[derive(Debug, Deserialize)]
+pub struct WebhookPayload {
+    pub action: Option<String>,
+    installation: Option<InstallationRef>,
+    account: Option<Account>,
+    sender: Option<Account>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstallationRef {
+    id: u64,
+    account: Option<Account>,
+}
+
+impl WebhookPayload {
+    pub fn facts(&self) -> PayloadFacts {
+        PayloadFacts {
+            installation: self.installation.as_ref().map(|i| (i.id, i.account.is_some())),
+            account: self.account.is_some(),
+            sender: self.sender.as_ref().map(|s| s.id),
+        }
     }
 }
 

@@ -6,137 +6,71 @@
 //! the time the read began; a write lands only over an older read. Whatever
 //! order deliveries come in, the record ends at GitHub's latest state.
 //!
-//! Each event is first read into an [`Action`] (or ignored, storing
-//! nothing), then applied together with its delivery id in one atomic
-//! write, so a duplicate delivery is answered without doing anything again.
+//! The edge has parsed the delivery into a [`Delivery`], whose [`Effect`]
+//! the domain decided from its event; this gathers the facts that effect
+//! needs into a [`WritePlan`], which the store applies together with the
+//! delivery's record in one atomic write, so a duplicate delivery is
+//! answered without doing anything again.
 
-use serde::Deserialize;
-
-use crate::domain::{GitHubUserId, InstallationId};
-use crate::error::{Error, Result};
-use crate::github::types::Account;
-use crate::store::{Applied, Change};
+use crate::domain::events::{Effect, WebhookEvent};
+use crate::error::Result;
+use crate::store::{Applied, WritePlan};
 use crate::App;
+
+/// A verified delivery of an event the broker handles.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// GitHub's `X-GitHub-Delivery`: one per delivery, the same on redelivery.
+    pub id: &'a str,
+    pub event: WebhookEvent,
+    pub effect: Effect,
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Applied(&'static str),
-    Ignored,
     Duplicate,
 }
 
-/// What the broker reads of a payload: which installation or which user an
-/// event is about, and the account GitHub's installation events carry (a
-/// payload without it is not one of GitHub's, and is refused).
-#[derive(Deserialize)]
-struct Payload {
-    action: Option<String>,
-    installation: Option<InstallationRef>,
-    account: Option<Account>,
-    sender: Option<Account>,
-}
-
-#[derive(Deserialize)]
-struct InstallationRef {
-    id: u64,
-    account: Option<Account>,
-}
-
-/// What an event asks of the state.
-enum Action {
-    /// The installation changed on GitHub: read it and write what GitHub
-    /// says. `invalidate_tokens` when what its tokens reach changed.
-    Sync {
-        id: InstallationId,
-        invalidate_tokens: bool,
-    },
-    Delete(InstallationId),
-    /// Becomes a [`Change::Disconnect`] of the users found connected.
-    RevokeUser(GitHubUserId),
-}
-
-fn invalid(message: &str) -> Error {
-    Error::bad_request("invalid_payload", message)
-}
-
-fn plan(event: &str, payload: Payload) -> Result<Option<Action>> {
-    let action = payload.action.as_deref().unwrap_or("");
-    let installation = || -> Result<InstallationId> {
-        match payload.installation.as_ref().map(|i| i.id) {
-            None => Err(invalid("installation event without an installation")),
-            // GitHub's ids are positive: an id 0 would become a record (or a
-            // tombstone) that no installation can ever match.
-            Some(0) => Err(invalid("installation id 0")),
-            Some(id) => Ok(InstallationId(id)),
-        }
-    };
-    let has_account = payload.installation.as_ref().is_some_and(|i| i.account.is_some());
-    let sync = |invalidate_tokens| -> Result<Action> {
-        let id = installation()?;
-        if !has_account {
-            return Err(invalid("installation without account"));
-        }
-        Ok(Action::Sync { id, invalidate_tokens })
-    };
-    Ok(Some(match (event, action) {
-        ("installation", "deleted") => Action::Delete(installation()?),
-        ("installation", "created" | "suspend" | "unsuspend") => sync(false)?,
-        ("installation", "new_permissions_accepted") => sync(true)?,
-        ("installation_repositories", "added" | "removed") => sync(true)?,
-        // Its installation carries only the id; the account is beside it.
-        ("installation_target", "renamed") => match payload.account {
-            Some(_) => Action::Sync {
-                id: installation()?,
-                invalidate_tokens: false,
-            },
-            None => return Err(invalid("installation_target without account")),
-        },
-        ("github_app_authorization", "revoked") => Action::RevokeUser(GitHubUserId(
-            payload.sender.ok_or_else(|| invalid("revocation without sender"))?.id,
-        )),
-        _ => return Ok(None),
-    }))
-}
-
-/// `body` has been verified against the signature already.
-pub async fn apply(app: &App, delivery: &str, event: &str, body: &[u8]) -> Result<Outcome> {
-    let payload: Payload =
-        serde_json::from_slice(body).map_err(|_| invalid("the webhook body is not a GitHub event payload"))?;
-    let Some(action) = plan(event, payload)? else {
-        return Ok(Outcome::Ignored);
-    };
-    let change = match action {
-        Action::Sync { id, invalidate_tokens } => {
+/// The write `delivery` comes to: for an installation that changed, what
+/// GitHub says of it now (or its deletion, if GitHub no longer knows it).
+async fn plan(app: &App, delivery: &Delivery<'_>) -> Result<WritePlan> {
+    Ok(match delivery.effect {
+        Effect::Sync { id, invalidate_tokens } => {
             // The read's start orders it: whatever it sees happened by then.
             let read_at = app.clock.now_millis();
             let creds = app.secrets.current().await;
             match app.github.installation(&creds, id).await? {
-                Some(installation) => Change::Upsert {
+                Some(installation) => WritePlan::Upsert {
                     installation,
                     invalidate_tokens,
                     read_at,
                 },
-                None => Change::Delete { id },
+                None => WritePlan::Delete { id },
             }
         }
-        Action::Delete(id) => Change::Delete { id },
-        Action::RevokeUser(github_user) => Change::Disconnect {
+        Effect::Delete(id) => WritePlan::Delete { id },
+        Effect::RevokeUser(github_user) => WritePlan::Disconnect {
             users: app.store.users_of_github_user(github_user).await?,
         },
-    };
-    // One atomic write applies the change and records the delivery: a
+    })
+}
+
+pub async fn apply(app: &App, delivery: &Delivery<'_>) -> Result<Outcome> {
+    let plan = plan(app, delivery).await?;
+    // One atomic write applies the plan and records the delivery: a
     // redelivery, or a copy racing this one, finds it done; a failure
     // leaves nothing done for GitHub's redelivery to redo.
-    Ok(match app.store.apply_delivery(delivery, app.now(), &change).await? {
-        Applied::Done => Outcome::Applied(match change {
-            Change::Upsert { .. } => "installation updated",
-            Change::Delete { .. } => "installation deleted",
-            Change::Disconnect { .. } => "user authorization revoked",
+    Ok(match app.store.apply_delivery(delivery.id, app.now(), &plan).await? {
+        Applied::Done => Outcome::Applied(match plan {
+            WritePlan::Upsert { .. } => "installation updated",
+            WritePlan::Delete { .. } => "installation deleted",
+            WritePlan::Disconnect { .. } => "user authorization revoked",
         }),
         Applied::Stale => Outcome::Applied("installation already up to date"),
         Applied::Duplicate => Outcome::Duplicate,
         Applied::Gone => {
-            tracing::info!(delivery, "event for a deleted installation ignored");
+            tracing::info!(delivery = delivery.id, "event for a deleted installation ignored");
             Outcome::Applied("ignored: installation was deleted")
         }
     })

@@ -185,7 +185,7 @@ pub trait Deliveries: Send + Sync {
     /// except that a deletion's cleanup (links and tokens, after the
     /// tombstone) may be left unfinished, and a redelivery of it, though a
     /// `Duplicate`, finishes it.
-    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied>;
+    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied>;
 }
 
 /// A connection's tokens as the services see them: stored tokens that do

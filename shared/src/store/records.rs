@@ -66,9 +66,11 @@ pub enum Upsert {
     Gone,
 }
 
-/// What a verified webhook delivery changes.
+/// The write a verified webhook delivery comes to, as the service planned
+/// it from the event's meaning ([`crate::domain::events`]) and, for an
+/// installation, GitHub's current view of it: the store applies it whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub enum WritePlan {
     /// The installation as GitHub showed it when asked at `read_at` (Unix
     /// milliseconds): creates or replaces the record, unless it was deleted
     /// or a read begun later was applied already (deliveries come in any

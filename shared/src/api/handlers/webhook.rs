@@ -1,12 +1,16 @@
 //! GitHub's deliveries (the webhook function). The service has checked the
 //! size and the signature before this runs: nothing unverified is parsed.
+//! Here the delivery is read once into the domain's terms: which handled
+//! event it is, and whom it is about.
 
 use serde_json::json;
 
 use crate::api::router::{Call, Reply};
 use crate::api::{ApiRequest, ApiResponse};
+use crate::domain::events::WebhookEvent;
 use crate::error::{Error, Result};
-use crate::service::webhooks::{self, Outcome};
+use crate::github::types::WebhookPayload;
+use crate::service::webhooks::{self, Delivery, Outcome};
 use crate::App;
 
 fn header_token<'a>(req: &'a ApiRequest, name: &str, valid: fn(char) -> bool) -> Result<&'a str> {
@@ -19,15 +23,25 @@ pub fn delivery<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         let req = call.req;
         let event = header_token(req, "x-github-event", |c| c.is_ascii_lowercase() || c == '_')?;
-        let delivery = header_token(req, "x-github-delivery", |c| c.is_ascii_alphanumeric() || c == '-')?;
-        let outcome = webhooks::apply(app, delivery, event, &req.body).await?;
-        let result = match outcome {
-            Outcome::Applied(what) => what,
-            Outcome::Ignored => "ignored",
-            Outcome::Duplicate => "duplicate delivery: already processed",
+        let id = header_token(req, "x-github-delivery", |c| c.is_ascii_alphanumeric() || c == '-')?;
+        let payload: WebhookPayload = serde_json::from_slice(&req.body)
+            .map_err(|_| Error::bad_request("invalid_payload", "the webhook body is not a GitHub event payload"))?;
+        let result = match WebhookEvent::parse(event, payload.action.as_deref()) {
+            None => "ignored",
+            Some(handled) => {
+                let delivery = Delivery {
+                    id,
+                    event: handled,
+                    effect: handled.effect(&payload.facts())?,
+                };
+                match webhooks::apply(app, &delivery).await? {
+                    Outcome::Applied(what) => what,
+                    Outcome::Duplicate => "duplicate delivery: already processed",
+                }
+            }
         };
         Ok(ApiResponse::ok(
-            &json!({"delivery": delivery, "event": event, "result": result}),
+            &json!({"delivery": id, "event": event, "result": result}),
         ))
     })
 }

@@ -9,7 +9,7 @@ use super::installations::{epoch_bump, record_update, tombstone, NEWER_READ, NOT
 use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
 use crate::domain::UserId;
-use crate::store::{retention, Applied, Change, Deliveries, StoreError, StoreResult};
+use crate::store::{retention, Applied, Deliveries, StoreError, StoreResult, WritePlan};
 
 /// Items a change writes per transaction, the delivery's record aside.
 /// DynamoDB allows 100; 25 keeps each transaction short (fewer conflicts,
@@ -63,9 +63,9 @@ impl DynamoStore {
     /// The change's writes, the first one conditional on the installation
     /// (for an upsert). A `stale` upsert keeps the record as it is and only
     /// invalidates the tokens, if asked.
-    fn change_items(&self, change: &Change, now: UnixTime, stale: bool) -> StoreResult<Vec<TransactWriteItem>> {
+    fn change_items(&self, change: &WritePlan, now: UnixTime, stale: bool) -> StoreResult<Vec<TransactWriteItem>> {
         Ok(match change {
-            Change::Upsert {
+            WritePlan::Upsert {
                 installation,
                 invalidate_tokens,
                 ..
@@ -75,7 +75,7 @@ impl DynamoStore {
                 }
                 false => Vec::new(),
             },
-            Change::Upsert {
+            WritePlan::Upsert {
                 installation,
                 invalidate_tokens,
                 read_at,
@@ -87,7 +87,7 @@ impl DynamoStore {
                 )?,
             ],
             // The tombstone first: from here on no link can be written.
-            Change::Delete { id } => vec![TransactWriteItem::builder()
+            WritePlan::Delete { id } => vec![TransactWriteItem::builder()
                 .put(super::build(
                     Put::builder()
                         .table_name(&self.table)
@@ -95,7 +95,7 @@ impl DynamoStore {
                         .build(),
                 )?)
                 .build()],
-            Change::Disconnect { users } => self.disconnect_items(users)?,
+            WritePlan::Disconnect { users } => self.disconnect_items(users)?,
         })
     }
 
@@ -171,7 +171,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn apply_once(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
+    async fn apply_once(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
         let applied_by = crate::crypto::random::token_urlsafe();
         let mut change = std::borrow::Cow::Borrowed(change);
         // Only a revocation of more than 24 platform users' connections
@@ -180,7 +180,7 @@ impl DynamoStore {
         // after a failure between them does no harm). A delivery already
         // recorded is not replayed: a user who connected again since keeps
         // the new connection.
-        if let Change::Disconnect { users } = change.as_ref() {
+        if let WritePlan::Disconnect { users } = change.as_ref() {
             if users.len() > MAX_CHANGE_ITEMS {
                 if self.delivery_recorded(id).await? {
                     return Ok(Applied::Duplicate);
@@ -189,7 +189,7 @@ impl DynamoStore {
                 for chunk in first.chunks(MAX_CHANGE_ITEMS + 1) {
                     self.disconnect_unrecorded(chunk.to_vec()).await?;
                 }
-                change = std::borrow::Cow::Owned(Change::Disconnect { users: last.to_vec() });
+                change = std::borrow::Cow::Owned(WritePlan::Disconnect { users: last.to_vec() });
             }
         }
         let mut stale = false;
@@ -206,18 +206,18 @@ impl DynamoStore {
                 return Ok(Applied::Duplicate);
             }
             match change.as_ref() {
-                Change::Upsert { .. } if on_tombstone || stale => return Ok(Applied::Gone),
+                WritePlan::Upsert { .. } if on_tombstone || stale => return Ok(Applied::Gone),
                 // A later read of GitHub is in the record already: keep it,
                 // record the delivery (and invalidate, if asked).
-                Change::Upsert { .. } => stale = true,
+                WritePlan::Upsert { .. } => stale = true,
                 // A user with no connection item has nothing to disconnect:
                 // the others are, without it.
-                Change::Disconnect { users } => {
-                    change = std::borrow::Cow::Owned(Change::Disconnect {
+                WritePlan::Disconnect { users } => {
+                    change = std::borrow::Cow::Owned(WritePlan::Disconnect {
                         users: without(users.clone(), &failed),
                     });
                 }
-                Change::Delete { .. } => {
+                WritePlan::Delete { .. } => {
                     return Err(StoreError::Backend("an unconditional tombstone was refused".into()))
                 }
             }
@@ -227,15 +227,15 @@ impl DynamoStore {
 
 #[async_trait]
 impl Deliveries for DynamoStore {
-    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
+    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
         let applied = self.apply_once(id, now, change).await?;
         match (change, applied) {
             // The links and tokens of the tombstoned installation go now;
             // a redelivery after a failure here finishes the job.
-            (Change::Delete { id }, Applied::Done | Applied::Duplicate) => self.sweep_deleted(*id).await?,
+            (WritePlan::Delete { id }, Applied::Done | Applied::Duplicate) => self.sweep_deleted(*id).await?,
             // An event for a deleted installation: a cleanup left
             // unfinished by the deletion's delivery is finished here.
-            (Change::Upsert { installation, .. }, Applied::Gone) => self.finish_deletion(installation.id).await,
+            (WritePlan::Upsert { installation, .. }, Applied::Gone) => self.finish_deletion(installation.id).await,
             _ => {}
         }
         Ok(applied)

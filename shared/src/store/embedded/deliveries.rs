@@ -7,11 +7,11 @@ use super::records::DeliveryItem;
 use super::{connections, installations, EmbeddedStore};
 use crate::clock::UnixTime;
 use crate::store::{keys, retention};
-use crate::store::{Applied, Change, Deliveries, StoreResult};
+use crate::store::{Applied, Deliveries, StoreResult, WritePlan};
 
 #[async_trait]
 impl Deliveries for EmbeddedStore {
-    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &Change) -> StoreResult<Applied> {
+    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
         let key = keys::delivery(id);
         let change = change.clone();
         self.write(move |w| {
@@ -19,13 +19,13 @@ impl Deliveries for EmbeddedStore {
                 return Ok(Applied::Duplicate);
             }
             let applied = match &change {
-                Change::Upsert {
+                WritePlan::Upsert {
                     installation,
                     invalidate_tokens,
                     read_at,
                 } => installations::upsert(w, installation, *invalidate_tokens, *read_at)?,
-                Change::Delete { id } => installations::delete(w, *id, now).map(|()| Applied::Done)?,
-                Change::Disconnect { users } => {
+                WritePlan::Delete { id } => installations::delete(w, *id, now).map(|()| Applied::Done)?,
+                WritePlan::Disconnect { users } => {
                     users.iter().try_for_each(|user| connections::disconnect(w, user))?;
                     Applied::Done
                 }

@@ -15,7 +15,7 @@ use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
 use crate::store::keys::{self, Key};
 use crate::store::{
-    Applied, Change, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache,
+    Applied, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache, WritePlan,
 };
 
 fn store() -> (EmbeddedStore, tempfile::TempDir) {
@@ -71,7 +71,7 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
     store.link(&a, &installation(1)).await.unwrap();
     store.link(&b, &installation(1)).await.unwrap();
 
-    let delete = Change::Delete { id };
+    let delete = WritePlan::Delete { id };
     assert_eq!(store.apply_delivery("d", 100, &delete).await.unwrap(), Applied::Done);
 
     for account in [&a, &b] {
@@ -136,7 +136,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         repositories: None,
     };
     assert!(store.store_minted(id, "scope", &lease, &token, 0).await.unwrap());
-    let update = Change::Upsert {
+    let update = WritePlan::Upsert {
         installation: installation(1),
         invalidate_tokens: false,
         read_at: 1_000_000,
