@@ -1,16 +1,23 @@
-//! gh-app-broker's library crate: everything the three Lambda binaries share.
+//! gh-app-broker's library crate: everything the three Lambda binaries, the
+//! local runner and the fuzz targets share.
 //!
-//! The layers, from the outside in:
-//! - [`api`]: turns an HTTP event into a call of the right service and maps the
-//!   result (or error) back to JSON; this is the only layer that knows about
-//!   Lambda's event shapes.
-//! - [`service`]: the use cases (OAuth, linking, token vending, webhooks) as
-//!   pipelines over the ports.
-//! - [`domain`]: values and rules with no I/O at all.
-//! - ports with one real adapter each: [`store`] (DynamoDB), [`github`]
-//!   (reqwest), [`secret`] (Secrets Manager), [`clock`].
-//!
-//! [`app::App`] holds one instance of each, built once per container.
+//! The layers, from the outside in; each imports only those below it
+//! (`tests/layers.rs` holds the crate to this, and to no import cycles):
+//! - [`api`]: the HTTP edge. The route tables (method, path, handler and
+//!   the caller it requires), request and response bodies, id parsing, the
+//!   webhook's signature check, errors to responses. The only layer that
+//!   knows Lambda's event shapes.
+//! - [`service`]: the use cases (OAuth, linking, token vending, repository
+//!   operations, webhooks) as pipelines over the ports.
+//! - [`app`]: the composition root. [`App::build`] opens every port from
+//!   the [`config`], for the functions, the local runner, the fuzz targets
+//!   and the tests alike.
+//! - [`error`]: the use cases' error, and its status and code.
+//! - the ports, each a trait module with its adapters in sub-modules:
+//!   [`store`] (DynamoDB, an embedded file), [`github`] (REST over reqwest),
+//!   [`secrets`] (Secrets Manager, a given value), [`clock`].
+//! - [`domain`]: values and rules, with its own error type; no I/O.
+//! - below all: [`crypto`], [`deadline`], [`telemetry`].
 
 pub mod api;
 pub mod app;

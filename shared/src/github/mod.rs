@@ -1,6 +1,7 @@
 //! The GitHub port: the calls the broker makes, as a trait with one real
 //! adapter ([`rest::RestClient`]) that speaks GitHub's REST and OAuth API.
 
+mod app_calls;
 mod error;
 pub mod jwt;
 mod link;
