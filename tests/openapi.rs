@@ -257,7 +257,8 @@ fn source_error_codes() -> BTreeSet<String> {
                 ] {
                     literal_after(text, marker, out);
                 }
-                if path.ends_with("error.rs") {
+                // The fixed codes of `Error::code` (not the GitHub adapter's names).
+                if path.ends_with("src/error.rs") {
                     literal_after(text, "=> ", out);
                 }
             }
