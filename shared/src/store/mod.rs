@@ -11,6 +11,7 @@
 //! atomic; the adapters implement that with conditions or transactions.
 
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod keys;
 mod records;
@@ -67,10 +68,18 @@ pub fn open(
 ) -> StoreResult<Arc<dyn Store>> {
     match config.store.as_ref().ok_or(StoreError::NotConfigured)? {
         StoreBackend::DynamoDb { table } => Ok(Arc::new(dynamo::DynamoStore::connect(sdk, table, sealer))),
+        #[cfg(feature = "embedded")]
         StoreBackend::Embedded { path } => {
             let store = Arc::new(embedded::EmbeddedStore::open(path, sealer)?);
             embedded::purge_expired_now_and_then(Arc::downgrade(&store), clock);
             Ok(store)
+        }
+        #[cfg(not(feature = "embedded"))]
+        StoreBackend::Embedded { .. } => {
+            let _ = clock;
+            Err(StoreError::Backend(
+                "this build has no embedded store (the broker crate's `embedded` feature)".into(),
+            ))
         }
     }
 }
