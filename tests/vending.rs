@@ -97,6 +97,28 @@ async fn a_cached_token_is_reused_while_it_has_enough_life_left() {
     assert_eq!(app.sim.count(Counter::Mints(org)), 2);
 }
 
+/// Many-to-many links: two teams on one installation, same scope. Each
+/// team's token is its own (cached per account), and each is reused only
+/// for that team.
+#[tokio::test]
+async fn two_teams_on_one_installation_never_share_a_token() {
+    let World { app, org, .. } = world().await;
+    let bob = User::new("bob", &["team-b"]);
+    app.connect(&bob, "octocat").await;
+    assert_eq!(app.link(&bob, "team-b", org).await.status, 200);
+
+    let a = app.vend("team-a", org, json!({})).await;
+    let b = app.vend("team-b", org, json!({})).await;
+    let a_again = app.vend("team-a", org, json!({})).await;
+    let b_again = app.vend("team-b", org, json!({})).await;
+
+    assert_eq!((a.status, b.status), (200, 200), "{:?} {:?}", a.body, b.body);
+    assert_ne!(a.body["token"], b.body["token"], "team-b got team-a's token");
+    assert_eq!(a.body["token"], a_again.body["token"]);
+    assert_eq!(b.body["token"], b_again.body["token"]);
+    assert_eq!(app.sim.count(Counter::Mints(org)), 2, "one mint per team");
+}
+
 #[tokio::test]
 async fn min_ttl_seconds_asks_for_more_life() {
     let World { app, org, .. } = world().await;

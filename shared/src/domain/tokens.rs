@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::error::{DomainError, DomainResult};
+use super::ids::AccountId;
 use super::scope::TokenScope;
 use super::UnixTime;
 
@@ -37,6 +38,13 @@ impl Default for TokenRequest {
 }
 
 impl TokenRequest {
+    /// The key `account`'s tokens of this scope are cached under: one
+    /// team's token is never handed to another, whatever the scope. (Account
+    /// ids cannot hold `#`, so the two parts cannot run into each other.)
+    pub fn cache_key(&self, account: &AccountId) -> String {
+        format!("{account}#{}", self.scope.cache_key())
+    }
+
     pub fn new(scope: TokenScope, min_ttl: Option<i64>) -> DomainResult<Self> {
         let min_ttl = min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         if !(0..=MAX_MIN_TTL).contains(&min_ttl) {

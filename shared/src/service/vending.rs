@@ -1,7 +1,7 @@
 //! Installation token vending, as a pipeline: one
 //! consistent read (link, installation, cached token) → check → reuse the
 //! cached token or mint under a lease so that all containers together mint
-//! once per installation and scope.
+//! once per installation, account and scope.
 
 use super::{pause, MINT_LEASE_SECONDS};
 use crate::clock::UnixTime;
@@ -18,7 +18,7 @@ use crate::App;
 pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: &TokenRequest) -> Result<InstallationToken> {
     let TokenRequest { scope, min_ttl } = req;
     let min_ttl = *min_ttl;
-    let key = scope.cache_key();
+    let key = req.cache_key(account);
     let snapshot = app.store.vend_snapshot(account, id, &key).await?;
     policy::require_vendable(snapshot.linked, snapshot.installation.as_ref())?;
     let unreadable = snapshot.cached.as_ref().is_some_and(|c| c.unreadable);

@@ -138,7 +138,8 @@ pub trait Installations: Send + Sync {
     ) -> StoreResult<Vec<(AccountId, InstallationId)>>;
 }
 
-/// Minted installation tokens, shared by every container.
+/// Minted installation tokens, shared by every container. `scope_key` is
+/// the service's cache key (the account and the scope, today): opaque here.
 #[async_trait]
 pub trait TokenCache: Send + Sync {
     /// In one consistent read: is the installation linked to the account,

@@ -1,5 +1,6 @@
-//! Cached installation tokens, one item per installation and scope, with a
-//! mint lease so that all containers together mint once per scope.
+//! Cached installation tokens, one item per installation and cache key
+//! (the service's: account and scope), with a mint lease so that all
+//! containers together mint once per key.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
