@@ -48,11 +48,6 @@ impl App {
     /// store seals tokens with its key), then the store and GitHub. `sdk`
     /// reaches AWS; `None` loads the default chain, only if a port needs it.
     pub async fn build(config: Config, sdk: Option<&SdkConfig>, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        // The store is checked first: "TABLE_NAME is required" says more
-        // than a secret that cannot be read for want of AWS credentials.
-        if config.store.is_none() {
-            return Err(StoreError::NotConfigured.into());
-        }
         let loaded;
         let sdk = match sdk {
             Some(sdk) => sdk,

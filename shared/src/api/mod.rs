@@ -34,7 +34,6 @@ pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 /// One function's HTTP service: its routes, over the container's [`App`].
 pub struct Service {
     app: Arc<App>,
-    function: Function,
     router: router::Router,
 }
 
@@ -43,16 +42,11 @@ impl Service {
         Self {
             router: router::Router::new(function.routes()),
             app,
-            function,
         }
     }
 
     pub fn app(&self) -> &App {
         &self.app
-    }
-
-    pub fn function(&self) -> Function {
-        self.function
     }
 
     pub async fn handle(&self, req: ApiRequest) -> ApiResponse {

@@ -117,12 +117,6 @@ impl WebhookEvent {
             .expect("every event has its row in HANDLED")
     }
 
-    /// GitHub's names for it: (event, action).
-    pub fn names(self) -> (&'static str, &'static str) {
-        let (event, action, ..) = self.row();
-        (event, action)
-    }
-
     /// What the delivery asks, about whom its payload names; a payload
     /// without what GitHub always sends for this event is not one of
     /// GitHub's, and is refused.
@@ -165,7 +159,6 @@ mod tests {
     fn every_handled_event_parses_from_its_names_and_nothing_else_does() {
         for (event, action, handled, ..) in HANDLED {
             assert_eq!(WebhookEvent::parse(event, Some(action)), Some(*handled));
-            assert_eq!(handled.names(), (*event, *action));
         }
         assert_eq!(WebhookEvent::parse("installation", None), None);
         assert_eq!(WebhookEvent::parse("push", None), None);

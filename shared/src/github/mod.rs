@@ -1,10 +1,13 @@
-//! The GitHub port: the calls the broker makes, as a trait with one real
-//! adapter ([`rest::RestClient`]) that speaks GitHub's REST and OAuth API.
+//! The GitHub port: the calls the broker makes, as traits (here and in
+//! [`repos`]) with one real adapter, [`rest::RestClient`], that speaks
+//! GitHub's REST and OAuth API (the transport in `rest.rs`, the calls in
+//! `app_calls.rs` and `repo_calls.rs`).
 
 mod app_calls;
 mod error;
 pub mod jwt;
 mod link;
+mod repo_calls;
 pub mod repos;
 pub mod rest;
 pub mod types;

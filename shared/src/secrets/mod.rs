@@ -22,6 +22,9 @@ use crate::config::{Config, SecretLocation};
 use crate::crypto::{TokenSealer, WebhookVerifier};
 
 pub mod aws;
+mod given;
+
+pub use given::StaticSecret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -128,16 +131,6 @@ fn required(obj: &Map<String, Value>, field: &'static str) -> Result<String, Sec
 #[async_trait]
 pub trait SecretSource: Send + Sync {
     async fn fetch(&self) -> Result<SecretString, SecretError>;
-}
-
-/// A secret given directly (local runner, tests of parsing).
-pub struct StaticSecret(pub SecretString);
-
-#[async_trait]
-impl SecretSource for StaticSecret {
-    async fn fetch(&self) -> Result<SecretString, SecretError> {
-        Ok(self.0.clone())
-    }
 }
 
 /// The credentials the configuration names: from Secrets Manager through

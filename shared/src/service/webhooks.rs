@@ -12,7 +12,7 @@
 //! delivery's record in one atomic write, so a duplicate delivery is
 //! answered without doing anything again.
 
-use crate::domain::events::{Effect, WebhookEvent};
+use crate::domain::events::Effect;
 use crate::error::Result;
 use crate::store::{Applied, WritePlan};
 use crate::App;
@@ -22,7 +22,6 @@ use crate::App;
 pub struct Delivery<'a> {
     /// GitHub's `X-GitHub-Delivery`: one per delivery, the same on redelivery.
     pub id: &'a str,
-    pub event: WebhookEvent,
     pub effect: Effect,
 }
 

@@ -31,7 +31,6 @@ pub fn delivery<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
             Some(handled) => {
                 let delivery = Delivery {
                     id,
-                    event: handled,
                     effect: handled.effect(&payload.facts())?,
                 };
                 match webhooks::apply(app, &delivery).await? {

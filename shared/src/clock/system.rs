@@ -1,19 +1,10 @@
-//! Time as a port, so that expiry logic is tested without sleeping.
+//! The clocks: the system's, and the system's shifted by an offset that
+//! tests move.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use crate::domain::UnixTime;
-
-pub trait Clock: Send + Sync {
-    fn now(&self) -> UnixTime;
-
-    /// Milliseconds since the Unix epoch, for ordering reads of GitHub that
-    /// are seconds apart or less.
-    fn now_millis(&self) -> i64 {
-        self.now() * 1000
-    }
-}
+use super::{Clock, UnixTime};
 
 fn system_millis() -> i64 {
     SystemTime::now()
