@@ -173,7 +173,7 @@ async fn link_policy_access_keeps_the_visibility_rule_for_platforms_that_choose_
     let w = world().await;
     let access = w
         .app
-        .container_with(|c| c.link_policy = broker::domain::policy::LinkPolicy::Access)
+        .container_with(|c| c.link_authority = broker::domain::policy::LinkAuthority::Access)
         .await;
 
     let outsider = access

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::domain::policy::LinkPolicy;
+use crate::domain::policy::LinkAuthority;
 
 /// Where the broker keeps its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub struct Config {
     pub request_budget: Option<Duration>,
     /// Who may link an installation to a team: `LINK_POLICY`, `admin`
     /// (default) or `access`.
-    pub link_policy: LinkPolicy,
+    pub link_authority: LinkAuthority,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,9 +106,9 @@ impl Config {
                 None => None,
                 Some(_) => Some(seconds("REQUEST_BUDGET_SECONDS", 0)?),
             },
-            link_policy: match get("LINK_POLICY") {
-                None => LinkPolicy::Admin,
-                Some(v) => LinkPolicy::parse(&v)
+            link_authority: match get("LINK_POLICY") {
+                None => LinkAuthority::Admin,
+                Some(v) => LinkAuthority::parse(&v)
                     .ok_or_else(|| ConfigError("LINK_POLICY must be \"admin\" or \"access\"".into()))?,
             },
         })
@@ -167,10 +167,10 @@ mod tests {
 
     #[test]
     fn linking_needs_admin_rights_unless_configured_otherwise() {
-        assert_eq!(config(&[]).unwrap().link_policy, LinkPolicy::Admin);
+        assert_eq!(config(&[]).unwrap().link_authority, LinkAuthority::Admin);
         assert_eq!(
-            config(&[("LINK_POLICY", "access")]).unwrap().link_policy,
-            LinkPolicy::Access
+            config(&[("LINK_POLICY", "access")]).unwrap().link_authority,
+            LinkAuthority::Access
         );
         let err = config(&[("LINK_POLICY", "anyone")]).unwrap_err();
         assert!(err.to_string().contains("LINK_POLICY"));

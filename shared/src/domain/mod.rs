@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod installation;
+pub mod link_policy;
 pub mod oauth;
 pub mod policy;
 pub mod repo;
@@ -16,6 +17,7 @@ pub use caller::Caller;
 pub use error::{DomainError, DomainResult};
 pub use ids::{AccountId, GitHubUserId, InstallationId, UserId};
 pub use installation::{Installation, InstallationStatus, OrgMembership};
+pub use link_policy::LinkPolicy;
 
 /// Seconds since the Unix epoch; every expiry in the broker is kept in this unit.
 pub type UnixTime = i64;

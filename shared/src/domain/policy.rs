@@ -8,7 +8,7 @@ use super::installation::{Installation, InstallationStatus, OrgMembership};
 
 /// Who may link an installation to a team (`LINK_POLICY`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkPolicy {
+pub enum LinkAuthority {
     /// The installation's owner: the user of a personal installation, an
     /// active owner (`admin`) of an organisation's.
     Admin,
@@ -17,7 +17,7 @@ pub enum LinkPolicy {
     Access,
 }
 
-impl LinkPolicy {
+impl LinkAuthority {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "admin" => Some(Self::Admin),
@@ -27,7 +27,7 @@ impl LinkPolicy {
     }
 }
 
-/// Under [`LinkPolicy::Admin`], the linking GitHub user must own the
+/// Under [`LinkAuthority::Admin`], the linking GitHub user must own the
 /// installation's account: be that user, for a personal installation, or
 /// an active admin of the organisation (`membership`, `None` when GitHub
 /// says they are not a member).

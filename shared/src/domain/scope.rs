@@ -9,7 +9,7 @@ use super::error::DomainError;
 use super::repo::valid_repo_name;
 
 /// GitHub's own limit on the repositories one token may be scoped to.
-const MAX_REPOSITORIES: usize = 500;
+pub(super) const MAX_REPOSITORIES: usize = 500;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenScope {
@@ -21,7 +21,7 @@ pub struct TokenScope {
     pub permissions: BTreeMap<String, String>,
 }
 
-fn valid_permission(name: &str, level: &str) -> bool {
+pub(super) fn valid_permission(name: &str, level: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use secrecy::SecretString;
 
 use super::connection::{fresh_tokens, user_token_error};
-use crate::domain::policy::LinkPolicy;
+use crate::domain::policy::LinkAuthority;
 use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
@@ -77,7 +77,7 @@ pub(crate) async fn link_confirmed(
     let installation = reachable.into_iter().find(|i| i.id == id);
     policy::require_can_link(caller, account, installation.is_some())?;
     let installation = installation.expect("checked by require_can_link");
-    if app.config.link_policy == LinkPolicy::Admin {
+    if app.config.link_authority == LinkAuthority::Admin {
         require_authority(app, &installation, github_user, user_token).await?;
     }
     if app.store.link(account, &installation).await? == Upsert::Gone {
