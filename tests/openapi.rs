@@ -308,7 +308,11 @@ async fn a_method_the_path_does_not_serve_is_405_with_allow() {
     let alice = User::new("alice", &["team-a"]);
     for (method, path, allow) in [
         ("PATCH", "/github/user", "GET, DELETE, OPTIONS"),
-        ("POST", "/accounts/team-a/installations/7", "PUT, DELETE, OPTIONS"),
+        (
+            "POST",
+            "/accounts/team-a/installations/7",
+            "PUT, PATCH, DELETE, OPTIONS",
+        ),
         ("GET", "/internal/accounts/team-a/repos", "POST, OPTIONS"),
     ] {
         let response = app.frontend(&alice, method, path, None).await;

@@ -156,7 +156,7 @@ async fn an_uninstall_throttled_mid_cleanup_fails_clearly_vends_nothing_and_a_re
 }
 
 #[tokio::test]
-async fn a_minted_token_whose_caching_is_throttled_is_still_handed_out_and_the_lease_freed() {
+async fn a_minted_token_whose_recording_is_throttled_is_revoked_not_handed_out_and_the_lease_freed() {
     let w = world().await;
     w.proxy.inject(throttled("TransactWriteItems", 1));
 
@@ -165,21 +165,28 @@ async fn a_minted_token_whose_caching_is_throttled_is_still_handed_out_and_the_l
     w.assert_consistent().await;
     let again = w.app.vend("team-a", w.installation, json!({})).await;
 
-    let token = vend.body["token"].as_str().unwrap_or("");
-    let held = vend.status == 200 && w.app.sim.installation_token_permissions(token).is_some() && again.status == 200;
+    // Only a recorded token is handed out: an unlink or an incident
+    // revocation could not find any other. The one minted is revoked.
+    let minted_then_revoked = w.app.sim.count_path("DELETE", "/installation/token") == 1;
+    let held = vend.status == 503 && minted_then_revoked && again.status == 200;
     outcome(
-        "DynamoDB throttling on caching a minted token",
+        "DynamoDB throttling on recording a minted token",
         held,
-        "the minted token (valid at GitHub) is handed out; the lease is freed, no stale wait",
+        "503, the minted token revoked at GitHub (never handed out unrecorded); the lease is freed, no stale wait",
     );
-    assert_eq!(vend.status, 200, "{:?}", vend.body);
-    assert!(w.app.sim.installation_token_permissions(token).is_some());
+    assert_eq!(
+        (vend.status, vend.error_code()),
+        (503, "store_throttled"),
+        "{:?}",
+        vend.body
+    );
+    assert!(minted_then_revoked);
     assert_eq!(tries, 3);
     assert_eq!(again.status, 200, "{:?}", again.body);
     assert_eq!(
         w.app.sim.count(Counter::Mints(w.installation)),
         2,
-        "nothing was cached, so one more mint"
+        "nothing was recorded, so one more mint"
     );
     Attempts::observed(&w).assert_fit(Function::TokenVending);
 }

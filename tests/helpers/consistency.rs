@@ -64,9 +64,15 @@ pub async fn violations(app: &TestApp) -> Vec<String> {
                 broken.push(format!("link {pk}/{sk} to an installation never recorded"));
             }
         }
-        // A deleted installation's partition holds its tombstone only.
-        if pk.starts_with("INST#") && sk != "META" && deleted.contains(pk) {
+        // A deleted installation's partition holds its tombstone only, and
+        // the tokens still to be revoked at GitHub.
+        if pk.starts_with("INST#") && sk != "META" && !sk.starts_with("REVOKE#") && deleted.contains(pk) {
             broken.push(format!("{pk}/{sk} survives the installation's deletion"));
+        }
+        // A pending revocation keeps its token until GitHub confirms, and
+        // goes by TTL after the token's own expiry at the latest.
+        if sk.starts_with("REVOKE#") && (s(item, "token").is_none() || n(item, "expire_at").is_none()) {
+            broken.push(format!("pending revocation {pk}/{sk} without its token or expiry"));
         }
         if sk.starts_with("TOKEN#") && !has(pk, "META") {
             broken.push(format!("cached token {pk}/{sk} of an installation never recorded"));

@@ -6,6 +6,7 @@
 
 mod storms;
 mod uninstall;
+mod unlink;
 
 use futures::future::join_all;
 

@@ -11,12 +11,19 @@ pub(super) async fn nothing_secret_is_kept_in_plaintext(subject: &Subject) {
     let v = store.get_connection(&user("alice")).await.unwrap().unwrap().version;
     let refreshed = user_tokens();
     assert!(store.complete_refresh(&user("alice"), v, &refreshed).await.unwrap());
-    store.link(&account("team-a"), &installation(1)).await.unwrap();
+    store
+        .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+        .await
+        .unwrap();
     let token = mint(store, 1, "s", 5_000).await;
     // Everything opens again: the values are there, sealed.
     let stored = store.get_connection(&user("alice")).await.unwrap().unwrap();
     assert_same_user_tokens(stored.tokens.as_ref().unwrap(), &refreshed);
-    let cached = store.cached_token(InstallationId(1), "s", 0).await.unwrap().unwrap();
+    let cached = store
+        .cached_token(InstallationId(1), "s", &fence(store, InstallationId(1), 0).await)
+        .await
+        .unwrap()
+        .unwrap();
     assert_same_installation_token(cached.token.as_ref().unwrap(), &token);
 
     let raw = subject.raw().await;

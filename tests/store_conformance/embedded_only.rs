@@ -15,7 +15,7 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         let store = EmbeddedStore::open(&path, key.clone()).unwrap();
         store.put_oauth_state(&state).await.unwrap();
         store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
-        store.link(&a, &installation(1)).await.unwrap();
+        store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
         deliver(&store, upsert(installation(2))).await;
         deliver(&store, WritePlan::Delete { id: InstallationId(2) }).await;
         let renamed = upsert(renamed("org-1"));
@@ -36,7 +36,10 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         store.users_of_github_user(GitHubUserId(7)).await.unwrap(),
         [user("alice")]
     );
-    assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
+    assert_eq!(
+        installations_of(store.linked_installations(&a).await.unwrap()),
+        [installation(1)]
+    );
     let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();
     assert_same_installation_token(snapshot.cached.unwrap().token.as_ref().unwrap(), &token);
     assert_eq!(deliver(&store, upsert(installation(2))).await, Applied::Gone);
@@ -62,6 +65,10 @@ async fn the_embedded_store_does_not_open_tokens_sealed_under_another_key() {
             .put_connection(&connection("alice", 7, &user_tokens()))
             .await
             .unwrap();
+        store
+            .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+            .await
+            .unwrap();
         mint(&store, 1, "s", 5_000).await;
     }
 
@@ -69,15 +76,31 @@ async fn the_embedded_store_does_not_open_tokens_sealed_under_another_key() {
 
     let read = store.get_connection(&user("alice")).await.unwrap().unwrap();
     assert!(read.tokens.is_none(), "reauthorization required");
-    let cached = store.cached_token(InstallationId(1), "s", 0).await.unwrap().unwrap();
+    let cached = store
+        .cached_token(InstallationId(1), "s", &fence(&store, InstallationId(1), 0).await)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(cached.token.is_none() && cached.unreadable);
     let fresh = |owner: &str| lease(owner, 1_000, 1_030);
     assert!(!store
-        .lease_mint(InstallationId(1), "s", &fresh("b"), 1_600, 0)
+        .lease_mint(
+            InstallationId(1),
+            "s",
+            &fresh("b"),
+            1_600,
+            &fence(&store, InstallationId(1), 0).await
+        )
         .await
         .unwrap());
     assert!(store
-        .lease_mint(InstallationId(1), "s", &fresh("b"), broker::clock::UnixTime::MAX, 0)
+        .lease_mint(
+            InstallationId(1),
+            "s",
+            &fresh("b"),
+            broker::clock::UnixTime::MAX,
+            &fence(&store, InstallationId(1), 0).await
+        )
         .await
         .unwrap());
 }

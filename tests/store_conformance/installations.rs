@@ -30,6 +30,10 @@ pub(super) async fn a_read_older_than_the_one_applied_keeps_the_record_and_still
         deliver(store, read_at(suspended.clone(), 2_000, false)).await,
         Applied::Done
     );
+    store
+        .link(&account("team-a"), &suspended, &LinkPolicy::default())
+        .await
+        .unwrap();
     let token = mint(store, 1, "s", 5_000).await;
 
     // An older read, from a delivery that came late: it may not unsuspend,
@@ -37,7 +41,10 @@ pub(super) async fn a_read_older_than_the_one_applied_keeps_the_record_and_still
     let older = read_at(renamed("old-login"), 1_999, false);
     assert_eq!(deliver(store, older).await, Applied::Stale);
     assert_eq!(store.get_installation(id).await.unwrap(), Some(suspended.clone()));
-    let cached = store.cached_token(id, "s", epoch(store, id).await).await.unwrap();
+    let cached = store
+        .cached_token(id, "s", &fence(store, id, epoch(store, id).await).await)
+        .await
+        .unwrap();
     assert_same_installation_token(cached.unwrap().token.as_ref().unwrap(), &token);
     // The same read again changes nothing either: equal is not newer.
     assert_eq!(
@@ -51,7 +58,10 @@ pub(super) async fn a_read_older_than_the_one_applied_keeps_the_record_and_still
         Applied::Stale
     );
     assert_eq!(store.get_installation(id).await.unwrap(), Some(suspended));
-    let after = store.cached_token(id, "s", epoch(store, id).await).await.unwrap();
+    let after = store
+        .cached_token(id, "s", &fence(store, id, epoch(store, id).await).await)
+        .await
+        .unwrap();
     assert!(
         after.and_then(|c| c.token).is_none(),
         "no token cached before is served"
@@ -72,7 +82,10 @@ pub(super) async fn a_link_writes_only_what_the_record_lacks(store: &dyn Store) 
 
     // The linking user's view, older than the webhook's: still active.
     assert_eq!(
-        store.link(&account("team-a"), &installation(1)).await.unwrap(),
+        store
+            .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+            .await
+            .unwrap(),
         Upsert::Written
     );
 
@@ -80,7 +93,10 @@ pub(super) async fn a_link_writes_only_what_the_record_lacks(store: &dyn Store) 
     assert_eq!(ids(&store.linked_installations(&account("team-a")).await.unwrap()), [1]);
     // With no record yet, the link's view is what there is; any webhook's
     // read replaces it.
-    store.link(&account("team-a"), &installation(2)).await.unwrap();
+    store
+        .link(&account("team-a"), &installation(2), &LinkPolicy::default())
+        .await
+        .unwrap();
     assert_eq!(
         store.get_installation(InstallationId(2)).await.unwrap(),
         Some(installation(2))
@@ -96,7 +112,10 @@ pub(super) async fn a_link_writes_only_what_the_record_lacks(store: &dyn Store) 
 pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(store: &dyn Store) {
     let (a, b, c) = (account("team-a"), account("team-b"), account("team-c"));
     for (team, id) in [(&a, 1), (&b, 1), (&a, 2)] {
-        store.link(team, &installation(id)).await.unwrap();
+        store
+            .link(team, &installation(id), &LinkPolicy::default())
+            .await
+            .unwrap();
     }
     for (id, scope) in [(1, "s1"), (1, "s2"), (2, "s1")] {
         mint(store, id, scope, 5_000).await;
@@ -107,7 +126,10 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
 
     assert_eq!(store.get_installation(id).await.unwrap(), None);
     assert_eq!(deliver(store, upsert(installation(1))).await, Applied::Gone);
-    assert_eq!(store.link(&c, &installation(1)).await.unwrap(), Upsert::Gone);
+    assert_eq!(
+        store.link(&c, &installation(1), &LinkPolicy::default()).await.unwrap(),
+        Upsert::Gone
+    );
     assert_eq!(store.get_installation(id).await.unwrap(), None, "still a tombstone");
     assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [2]);
     assert_eq!(ids(&store.linked_installations(&b).await.unwrap()), [0u64; 0]);
@@ -120,20 +142,37 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     );
     assert!(!store.unlink(&a, id).await.unwrap(), "no link left to remove");
     for scope in ["s1", "s2"] {
-        assert!(store.cached_token(id, scope, 0).await.unwrap().is_none());
+        assert!(store
+            .cached_token(id, scope, &fence(store, id, 0).await)
+            .await
+            .unwrap()
+            .is_none());
     }
-    assert!(store.cached_token(InstallationId(2), "s1", 0).await.unwrap().is_some());
+    assert!(store
+        .cached_token(InstallationId(2), "s1", &fence(store, InstallationId(2), 0).await)
+        .await
+        .unwrap()
+        .is_some());
     let snapshot = store.vend_snapshot(&a, id, "s1").await.unwrap();
-    assert!(!snapshot.linked && snapshot.installation.is_none() && snapshot.cached.is_none());
+    assert!(!snapshot.linked() && snapshot.installation.is_none() && snapshot.cached.is_none());
 }
 
 pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dyn Store) {
     let a = account("team-a");
 
-    assert_eq!(store.link(&a, &installation(1)).await.unwrap(), Upsert::Written);
-    assert_eq!(store.link(&a, &installation(1)).await.unwrap(), Upsert::Written);
+    assert_eq!(
+        store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap(),
+        Upsert::Written
+    );
+    assert_eq!(
+        store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap(),
+        Upsert::Written
+    );
 
-    assert_eq!(store.linked_installations(&a).await.unwrap(), [installation(1)]);
+    assert_eq!(
+        installations_of(store.linked_installations(&a).await.unwrap()),
+        [installation(1)]
+    );
     assert_eq!(
         store.get_installation(InstallationId(1)).await.unwrap(),
         Some(installation(1))
@@ -146,7 +185,13 @@ pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dy
         [(a.clone(), InstallationId(1))]
     );
     // A relink keeps the record: webhooks, not links, bring it up to date.
-    assert_eq!(store.link(&a, &renamed("renamed")).await.unwrap(), Upsert::Written);
+    assert_eq!(
+        store
+            .link(&a, &renamed("renamed"), &LinkPolicy::default())
+            .await
+            .unwrap(),
+        Upsert::Written
+    );
     assert_eq!(
         store.get_installation(InstallationId(1)).await.unwrap(),
         Some(installation(1))
@@ -156,13 +201,13 @@ pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dy
 pub(super) async fn unlink_says_whether_it_removed_a_link(store: &dyn Store) {
     let (a, id) = (account("team-a"), InstallationId(1));
     assert!(!store.unlink(&a, id).await.unwrap());
-    store.link(&a, &installation(1)).await.unwrap();
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
 
     assert!(store.unlink(&a, id).await.unwrap());
     assert!(!store.unlink(&a, id).await.unwrap());
 
-    assert_eq!(store.linked_installations(&a).await.unwrap(), []);
-    assert!(!store.vend_snapshot(&a, id, "s").await.unwrap().linked);
+    assert!(store.linked_installations(&a).await.unwrap().is_empty());
+    assert!(!store.vend_snapshot(&a, id, "s").await.unwrap().linked());
     assert!(
         store.get_installation(id).await.unwrap().is_some(),
         "the installation stays"
@@ -172,9 +217,9 @@ pub(super) async fn unlink_says_whether_it_removed_a_link(store: &dyn Store) {
 pub(super) async fn linked_installations_lists_an_accounts_installations_by_id(store: &dyn Store) {
     let (a, b) = (account("team-a"), account("team-b"));
     for id in [30, 4, 100] {
-        store.link(&a, &installation(id)).await.unwrap();
+        store.link(&a, &installation(id), &LinkPolicy::default()).await.unwrap();
     }
-    store.link(&b, &installation(4)).await.unwrap();
+    store.link(&b, &installation(4), &LinkPolicy::default()).await.unwrap();
     deliver(store, upsert(installation(7))).await;
 
     assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [4, 30, 100]);
@@ -193,7 +238,10 @@ pub(super) async fn links_among_finds_which_of_the_accounts_link_which_installat
         account("team-d"),
     );
     for (team, id) in [(&a, 1), (&a, 2), (&b, 2), (&c, 3)] {
-        store.link(team, &installation(id)).await.unwrap();
+        store
+            .link(team, &installation(id), &LinkPolicy::default())
+            .await
+            .unwrap();
     }
     let (two, three) = (InstallationId(2), InstallationId(3));
 

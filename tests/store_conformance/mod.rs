@@ -17,10 +17,10 @@ use broker::crypto::random::token_urlsafe;
 use broker::crypto::TokenSealer;
 use broker::domain::oauth::OAuthState;
 use broker::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
-use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
+use broker::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, LinkPolicy, UserId};
 use broker::store::{
-    Applied, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, Store, TokenCache, Upsert,
-    WritePlan,
+    Applied, Connections, Deliveries, Installations, Lease, LinkedInstallation, NewConnection, OAuthStates, Store,
+    TokenCache, TokenFence, Upsert, WritePlan,
 };
 use futures::future::join_all;
 use secrecy::{ExposeSecret, SecretString};
@@ -167,6 +167,11 @@ conformance! {
         of_ten_concurrent_copies_of_a_delivery_exactly_one_applies,
         a_delivery_for_a_deleted_installation_is_gone_and_not_recorded,
         a_revocation_disconnects_every_user_at_once_and_skips_unknown_ones,
+        a_links_policy_reads_back_wherever_the_link_is_read,
+        a_new_policy_hides_the_tokens_minted_under_the_old_one,
+        a_mint_is_not_recorded_once_its_link_is_gone_or_changed,
+        taking_an_accounts_tokens_moves_only_them_to_pending_revocation,
+        a_deleted_installations_tokens_await_revocation,
     ],
     subject: [nothing_secret_is_kept_in_plaintext],
 }
@@ -175,6 +180,7 @@ mod at_rest;
 mod connections;
 mod embedded_only;
 mod installations;
+mod links;
 mod oauth;
 mod token_cache;
 mod values;
@@ -183,6 +189,7 @@ mod webhook_deliveries;
 use at_rest::*;
 use connections::*;
 use installations::*;
+use links::*;
 use oauth::*;
 use token_cache::*;
 use values::*;

@@ -107,23 +107,36 @@ pub(super) fn assert_same_installation_token(actual: &InstallationToken, expecte
     assert_eq!(actual.repositories, expected.repositories);
 }
 
-/// Leases and stores a token for one installation and scope.
+/// Leases and stores a token for team-a (linked to the installation), at
+/// the installation's current epoch and link version.
 pub(super) async fn mint(store: &dyn Store, id: u64, scope: &str, expires_at: i64) -> InstallationToken {
+    let id = InstallationId(id);
     let owner = lease(&format!("minter-{scope}"), 1000, 1030);
-    assert!(store
-        .lease_mint(InstallationId(id), scope, &owner, 1600, 0)
-        .await
-        .unwrap());
+    let fence = fence(store, id, epoch(store, id).await).await;
+    assert!(store.lease_mint(id, scope, &owner, 1600, &fence).await.unwrap());
     let token = installation_token(expires_at, repositories());
-    assert!(store
-        .store_minted(InstallationId(id), scope, &owner, &token, 0)
-        .await
-        .unwrap());
+    assert!(store.store_minted(id, scope, &owner, &token, &fence).await.unwrap());
     token
 }
 
-pub(super) fn ids(installations: &[Installation]) -> Vec<u64> {
-    installations.iter().map(|i| i.id.0).collect()
+/// What a vend of team-a would bind a token to: `epoch`, and team-a's link
+/// to the installation as it is now (none: the empty version).
+pub(super) async fn fence(store: &dyn Store, id: InstallationId, epoch: u64) -> TokenFence {
+    let team = account("team-a");
+    let link = store.get_link(&team, id).await.unwrap();
+    TokenFence {
+        epoch,
+        account: team,
+        link_version: link.map(|l| l.version).unwrap_or_default(),
+    }
+}
+
+pub(super) fn installations_of(linked: Vec<LinkedInstallation>) -> Vec<Installation> {
+    linked.into_iter().map(|l| l.installation).collect()
+}
+
+pub(super) fn ids(linked: &[LinkedInstallation]) -> Vec<u64> {
+    linked.iter().map(|l| l.installation.id.0).collect()
 }
 
 /// Applies `change` as a delivery of its own.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::params::{account_id, installation_id_value};
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::TokenRequest;
+use crate::domain::LinkPolicy;
 use crate::error::Result;
 use crate::github::repos::{FileChange, NewRepository};
 use crate::service::oauth::{Callback, Start};
@@ -41,6 +42,24 @@ pub struct OwnerVendRequest {
     pub owner: String,
     #[serde(flatten)]
     pub request: VendRequest,
+}
+
+/// The optional body of `PUT` and the body of `PATCH`
+/// `/accounts/{account_id}/installations/{installation_id}`: the link's
+/// policy (absent or `null`: everything the installation grants there).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+    #[serde(default)]
+    pub permissions: Option<BTreeMap<String, String>>,
+}
+
+impl PolicyBody {
+    pub fn into_policy(self) -> Result<LinkPolicy> {
+        Ok(LinkPolicy::new(self.repositories, self.permissions)?)
+    }
 }
 
 /// `POST /github/oauth/start`.

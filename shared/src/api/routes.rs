@@ -22,7 +22,7 @@ pub static OAUTH_ROUTES: [RouteSpec; 2] = [
     route(Method::POST, "/github/oauth/callback", Handler::Jwt(oauth::callback)),
 ];
 
-pub static TOKEN_VENDING_ROUTES: [RouteSpec; 11] = [
+pub static TOKEN_VENDING_ROUTES: [RouteSpec; 13] = [
     route(Method::GET, "/github/user", Handler::Jwt(user::status)),
     route(Method::DELETE, "/github/user", Handler::Jwt(user::disconnect)),
     route(Method::GET, "/github/installations", Handler::Jwt(user::reachable)),
@@ -35,6 +35,11 @@ pub static TOKEN_VENDING_ROUTES: [RouteSpec; 11] = [
         Method::PUT,
         "/accounts/{account_id}/installations/{installation_id}",
         Handler::Jwt(user::link),
+    ),
+    route(
+        Method::PATCH,
+        "/accounts/{account_id}/installations/{installation_id}",
+        Handler::Jwt(user::change_policy),
     ),
     route(
         Method::DELETE,
@@ -50,6 +55,11 @@ pub static TOKEN_VENDING_ROUTES: [RouteSpec; 11] = [
         Method::POST,
         "/internal/accounts/{account_id}/token",
         Handler::Iam(vending::owner_token),
+    ),
+    route(
+        Method::DELETE,
+        "/internal/accounts/{account_id}/tokens",
+        Handler::Iam(vending::revoke_account_tokens),
     ),
     route(
         Method::POST,

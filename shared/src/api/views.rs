@@ -7,13 +7,14 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
-use crate::domain::{AccountId, Installation, InstallationId, InstallationStatus, UnixTime};
+use crate::domain::{AccountId, Installation, InstallationId, InstallationStatus, LinkPolicy, UnixTime};
 use crate::github::repos::Commit;
 use crate::github::GitHubUser;
 use crate::service::installations::Reachable;
 use crate::service::oauth::{Connected, Started};
 use crate::service::repos::Committed;
-use crate::store::Connection;
+use crate::service::revocation::Revoked;
+use crate::store::{self, Connection};
 
 /// An RFC 3339 timestamp (`2026-12-03T12:00:00Z`).
 pub fn rfc3339(unix: UnixTime) -> String {
@@ -116,7 +117,25 @@ impl From<Vec<Reachable>> for ReachableList {
 #[derive(Debug, Serialize)]
 pub struct AccountInstallations {
     pub account_id: AccountId,
-    pub installations: Vec<InstallationView>,
+    pub installations: Vec<LinkedInstallationView>,
+}
+
+/// An installation linked to an account, with the link's policy (`null`
+/// in a field: everything the installation grants there).
+#[derive(Debug, Serialize)]
+pub struct LinkedInstallationView {
+    #[serde(flatten)]
+    pub installation: InstallationView,
+    pub policy: LinkPolicy,
+}
+
+impl From<&store::LinkedInstallation> for LinkedInstallationView {
+    fn from(l: &store::LinkedInstallation) -> Self {
+        Self {
+            installation: (&l.installation).into(),
+            policy: l.policy.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -126,6 +145,36 @@ pub struct LinkView {
     pub linked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub installation: Option<InstallationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<LinkPolicy>,
+    /// After an unlink: the account's tokens on the installation revoked at
+    /// GitHub, and those still pending (retried by the next revocation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Revoked>,
+}
+
+impl LinkView {
+    pub fn linked(account_id: AccountId, linked: &store::LinkedInstallation) -> Self {
+        Self {
+            account_id,
+            installation_id: linked.installation.id,
+            linked: true,
+            installation: Some((&linked.installation).into()),
+            policy: Some(linked.policy.clone()),
+            tokens: None,
+        }
+    }
+
+    pub fn unlinked(account_id: AccountId, installation_id: InstallationId, tokens: Revoked) -> Self {
+        Self {
+            account_id,
+            installation_id,
+            linked: false,
+            installation: None,
+            policy: None,
+            tokens: Some(tokens),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

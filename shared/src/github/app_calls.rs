@@ -1,6 +1,7 @@
 //! The app's and its users' calls (the [`GitHub`] port) over the REST
 //! client: the OAuth exchanges, who the user is and what they reach, the
-//! app's installation tokens and installations, and revoking a grant.
+//! app's installation tokens and installations, and revoking a grant or
+//! an installation token.
 
 use async_trait::async_trait;
 use http::StatusCode;
@@ -152,6 +153,23 @@ impl GitHub for RestClient {
             // 404/422: the grant or token is already gone, which is the goal.
             s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::UNPROCESSABLE_ENTITY => Ok(()),
             _ => parse::<serde_json::Value>(resp, "DELETE grant").await.map(drop),
+        }
+    }
+
+    async fn revoke_installation_token(&self, token: &SecretString) -> GitHubResult<()> {
+        let url = self.api_url(["installation", "token"])?;
+        let resp = self
+            .send(Replay::Safe, || {
+                self.http.delete(url.clone()).header("authorization", bearer(token))
+            })
+            .await?;
+        match resp.status() {
+            // 401: GitHub no longer accepts the token (revoked or expired),
+            // which is the goal.
+            s if s.is_success() || s == StatusCode::UNAUTHORIZED => Ok(()),
+            _ => parse::<serde_json::Value>(resp, "DELETE /installation/token")
+                .await
+                .map(drop),
         }
     }
 }

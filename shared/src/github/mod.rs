@@ -82,6 +82,10 @@ pub trait GitHub: Send + Sync {
     async fn app_slug(&self, app: &AppCredentials) -> GitHubResult<String>;
     /// Revokes the user's whole grant for the app (and so all its tokens).
     async fn revoke_grant(&self, app: &AppCredentials, user_token: &SecretString) -> GitHubResult<()>;
+    /// Revokes an installation token (`DELETE /installation/token`,
+    /// authenticated with the token itself). A token GitHub no longer
+    /// accepts counts as revoked.
+    async fn revoke_installation_token(&self, token: &SecretString) -> GitHubResult<()>;
 }
 
 /// Everything the broker asks of GitHub: the app and user calls above and

@@ -1,16 +1,18 @@
 //! Installations as the frontend sees them: those the caller's GitHub user
-//! reaches, those linked to an account, and linking and unlinking.
+//! reaches, those linked to an account, and linking (with the link's
+//! policy) and unlinking, which revokes the team's tokens at GitHub.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use secrecy::SecretString;
 
 use super::connection::{fresh_tokens, user_token_error};
+use super::revocation;
 use crate::domain::policy::LinkAuthority;
-use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId};
+use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId, LinkPolicy};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
-use crate::store::Upsert;
+use crate::store::{LinkedInstallation, Upsert};
 use crate::App;
 
 /// An installation the caller's GitHub user reaches, with the caller's
@@ -45,30 +47,58 @@ pub async fn reachable(app: &App, caller: &Caller) -> Result<Vec<Reachable>> {
         .collect())
 }
 
-pub async fn of_account(app: &App, caller: &Caller, account: &AccountId) -> Result<Vec<Installation>> {
+pub async fn of_account(app: &App, caller: &Caller, account: &AccountId) -> Result<Vec<LinkedInstallation>> {
     policy::require_member(caller, account)?;
     Ok(app.store.linked_installations(account).await?)
 }
 
-pub async fn link(app: &App, caller: &Caller, account: &AccountId, id: InstallationId) -> Result<Installation> {
+/// What a link request asks of the link's policy.
+#[derive(Debug, Clone, Copy)]
+pub enum PolicyOrder<'a> {
+    /// `PUT`: link (again) with this policy.
+    Set(&'a LinkPolicy),
+    /// `PATCH`: change the policy of a link that exists.
+    Change(&'a LinkPolicy),
+    /// The OAuth callback: link, keeping the policy of a link that exists
+    /// (a new one is the whole installation).
+    Keep,
+}
+
+/// Links `id` to `account`, or changes the link's policy, as `order` says.
+pub async fn link(
+    app: &App,
+    caller: &Caller,
+    account: &AccountId,
+    id: InstallationId,
+    order: PolicyOrder<'_>,
+) -> Result<LinkedInstallation> {
     // Membership first: it costs nothing and spares GitHub a call.
     policy::require_member(caller, account)?;
+    if let PolicyOrder::Change(_) = order {
+        if app.store.get_link(account, id).await?.is_none() {
+            return Err(Error::not_found(
+                "installation_not_linked",
+                "that installation is not linked to this account",
+            ));
+        }
+    }
     let (connection, tokens) = fresh_tokens(app, &caller.user).await?;
     let github_user = connection.github_user_id;
-    link_confirmed(app, caller, account, id, (github_user, &tokens.access_token)).await
+    link_confirmed(app, caller, account, id, (github_user, &tokens.access_token), order).await
 }
 
 /// Links `id` to `account` once the user's own token shows the installation
 /// among those it reaches and, under `LINK_POLICY=admin`, that the user
 /// has authority over it (see [`require_authority`]): the one rule both
-/// linking paths share.
+/// linking paths share, and a policy change too.
 pub(crate) async fn link_confirmed(
     app: &App,
     caller: &Caller,
     account: &AccountId,
     id: InstallationId,
     (github_user, user_token): (GitHubUserId, &SecretString),
-) -> Result<Installation> {
+    order: PolicyOrder<'_>,
+) -> Result<LinkedInstallation> {
     let reachable = app
         .github
         .user_installations(user_token)
@@ -80,13 +110,27 @@ pub(crate) async fn link_confirmed(
     if app.config.link_authority == LinkAuthority::Admin {
         require_authority(app, &installation, github_user, user_token).await?;
     }
-    if app.store.link(account, &installation).await? == Upsert::Gone {
+    let existing = app.store.get_link(account, id).await?;
+    let policy = match order {
+        PolicyOrder::Set(policy) | PolicyOrder::Change(policy) => policy.clone(),
+        PolicyOrder::Keep => existing.as_ref().map(|l| l.policy.clone()).unwrap_or_default(),
+    };
+    policy.require_within(&installation.permissions)?;
+    if existing.as_ref().is_some_and(|l| l.policy == policy) {
+        // Linked as asked already: nothing changes, no token is revoked.
+        return Ok(LinkedInstallation { installation, policy });
+    }
+    if app.store.link(account, &installation, &policy).await? == Upsert::Gone {
         return Err(Error::not_found(
             "installation_deleted",
             "that installation was uninstalled from GitHub",
         ));
     }
-    Ok(installation)
+    if existing.is_some() {
+        // The team's tokens were minted under the old ceiling.
+        revocation::revoke(app, id, revocation::Take::Account(account)).await?;
+    }
+    Ok(LinkedInstallation { installation, policy })
 }
 
 /// GitHub lists an installation to anyone with access to one of its
@@ -124,8 +168,16 @@ async fn require_authority(
     )?)
 }
 
-pub async fn unlink(app: &App, caller: &Caller, account: &AccountId, id: InstallationId) -> Result<()> {
+/// Removes the link, then revokes at GitHub every token the account holds
+/// on the installation: a vend racing the unlink cannot record a token
+/// after the link is gone, and one recorded before is taken here.
+pub async fn unlink(
+    app: &App,
+    caller: &Caller,
+    account: &AccountId,
+    id: InstallationId,
+) -> Result<revocation::Revoked> {
     policy::require_member(caller, account)?;
     app.store.unlink(account, id).await?;
-    Ok(())
+    revocation::revoke(app, id, revocation::Take::Account(account)).await
 }

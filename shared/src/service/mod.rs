@@ -6,6 +6,7 @@ pub mod connection;
 pub mod installations;
 pub mod oauth;
 pub mod repos;
+pub mod revocation;
 pub mod vending;
 pub mod webhooks;
 

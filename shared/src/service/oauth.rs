@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::connection::{client_credentials_rejected, fresh_tokens, user_token_error};
-use super::installations::link_confirmed;
+use super::installations::{link_confirmed, PolicyOrder};
 use crate::crypto::random::{pkce_challenge, token_urlsafe};
 use crate::domain::oauth::{OAuthState, STATE_TTL_SECONDS};
 use crate::domain::{policy, AccountId, Caller, Installation, InstallationId};
@@ -162,7 +162,9 @@ pub async fn callback(app: &App, caller: &Caller, req: Callback) -> Result<Conne
 
     let linked = match (installation_id, state.account) {
         (Some(id), Some(account)) => {
-            let installation = link_confirmed(app, caller, &account, id, (user.id, &access_token)).await?;
+            let installation = link_confirmed(app, caller, &account, id, (user.id, &access_token), PolicyOrder::Keep)
+                .await?
+                .installation;
             Some((account, installation))
         }
         _ => None,

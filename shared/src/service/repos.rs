@@ -21,7 +21,7 @@ const MAX_COMMIT_ATTEMPTS: u32 = 5;
 /// Creates `repo` on GitHub account `owner`.
 pub async fn create(app: &App, account: &AccountId, owner: &str, repo: NewRepository) -> Result<Repository> {
     check_repository(owner, &repo.name, repo.description.as_deref())?;
-    let installation = usable_installation(app, account, owner).await?;
+    let installation = usable_installation(app, account, owner, ("administration", &repo.name)).await?;
     let created = if installation.is_organization() {
         let token = installation_token(app, account, &installation).await?;
         app.github
@@ -69,7 +69,7 @@ pub async fn commit(app: &App, account: &AccountId, req: CommitOrder) -> Result<
             "repository names are 1-100 of A-Z a-z 0-9 - _ .",
         ));
     }
-    let installation = usable_installation(app, account, &req.owner).await?;
+    let installation = usable_installation(app, account, &req.owner, ("contents", &req.repo)).await?;
     let token = installation_token(app, account, &installation).await?;
     let (gh, owner, repo) = (&app.github, installation.account_login.as_str(), req.repo.as_str());
     for attempt in 1..=MAX_COMMIT_ATTEMPTS {
@@ -129,15 +129,26 @@ async fn default_branch_head(app: &App, token: &SecretString, owner: &str, repo:
         .ok_or_else(|| Error::conflict("empty_repository", "the repository has no commit to branch from"))
 }
 
-/// The installation on `owner` linked to the account, if it may be used now.
-async fn usable_installation(app: &App, account: &AccountId, owner: &str) -> Result<Installation> {
-    let installation = installation_for_owner(app, account, owner).await?;
-    policy::require_vendable(true, Some(&installation))?;
-    Ok(installation)
+/// The installation on `owner` linked to the account, if it may be used now
+/// and the link's policy allows `permission: write` on `repository`:
+/// checked before GitHub is asked anything.
+async fn usable_installation(
+    app: &App,
+    account: &AccountId,
+    owner: &str,
+    (permission, repository): (&str, &str),
+) -> Result<Installation> {
+    let linked = installation_for_owner(app, account, owner).await?;
+    policy::require_vendable(true, Some(&linked.installation))?;
+    linked
+        .policy
+        .shrunk_to(&linked.installation.permissions)
+        .require(permission, "write", repository)?;
+    Ok(linked.installation)
 }
 
 /// The installation's token through the same vending (and cache) as the
-/// token routes, with the installation's full permissions.
+/// token routes, with all the link's policy allows.
 async fn installation_token(app: &App, account: &AccountId, installation: &Installation) -> Result<SecretString> {
     Ok(vending::vend(app, account, installation.id, &TokenRequest::default())
         .await?

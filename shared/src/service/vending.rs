@@ -1,41 +1,56 @@
 //! Installation token vending, as a pipeline: one
-//! consistent read (link, installation, cached token) → check → reuse the
-//! cached token or mint under a lease so that all containers together mint
-//! once per installation, account and scope.
+//! consistent read (link, installation, cached token) → check the link's
+//! policy → reuse the cached token or mint under a lease so that all
+//! containers together mint once per installation, account and scope.
 
-use super::{pause, MINT_LEASE_SECONDS};
+use super::{pause, revocation, MINT_LEASE_SECONDS};
 use crate::clock::UnixTime;
 use crate::crypto::random::token_urlsafe;
 use crate::domain::repo::valid_login;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, TokenRequest};
-use crate::domain::{policy, AccountId, Installation, InstallationId};
+use crate::domain::{policy, AccountId, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
-use crate::store::Lease;
+use crate::store::{Lease, LinkedInstallation, TokenFence};
 use crate::App;
 
+/// How many times a vend starts over when the token it minted could not be
+/// recorded (the link or the installation changed meanwhile).
+const VEND_ROUNDS: u32 = 3;
+
 pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: &TokenRequest) -> Result<InstallationToken> {
-    let TokenRequest { scope, min_ttl } = req;
-    let min_ttl = *min_ttl;
     let key = req.cache_key(account);
-    let snapshot = app.store.vend_snapshot(account, id, &key).await?;
-    policy::require_vendable(snapshot.linked, snapshot.installation.as_ref())?;
-    let unreadable = snapshot.cached.as_ref().is_some_and(|c| c.unreadable);
-    if let Some(token) = snapshot
-        .cached
-        .and_then(|c| c.token)
-        .filter(|t| t.usable_for(app.now(), min_ttl))
-    {
-        return Ok(token);
+    for _ in 0..VEND_ROUNDS {
+        let snapshot = app.store.vend_snapshot(account, id, &key).await?;
+        let installation = policy::require_vendable(snapshot.linked(), snapshot.installation.as_ref())?;
+        let link = snapshot.link.as_ref().expect("checked by require_vendable");
+        // A grant that shrank since the policy was set caps it at once, even
+        // before the webhook's write of the smaller policy lands.
+        let scope = link.policy.shrunk_to(&installation.permissions).narrow(&req.scope)?;
+        let unreadable = snapshot.cached.as_ref().is_some_and(|c| c.unreadable);
+        if let Some(token) = snapshot
+            .cached
+            .as_ref()
+            .and_then(|c| c.token.clone())
+            .filter(|t| t.usable_for(app.now(), req.min_ttl))
+        {
+            return Ok(token);
+        }
+        let wanted = Wanted {
+            scope: &scope,
+            key: &key,
+            min_ttl: req.min_ttl,
+            fence: &snapshot.fence(account),
+        };
+        if let Some(token) = mint_once(app, id, wanted, unreadable).await? {
+            return Ok(token);
+        }
     }
-    let wanted = Wanted {
-        scope,
-        key: &key,
-        min_ttl,
-        epoch: snapshot.token_epoch,
-    };
-    mint_once(app, id, wanted, unreadable).await
+    Err(Error::conflict(
+        "mint_in_progress",
+        "the link or installation kept changing during the vend; try again",
+    ))
 }
 
 /// Picks the linked installation whose GitHub account is `owner`.
@@ -45,12 +60,13 @@ pub async fn vend_for_owner(
     owner: &str,
     req: &TokenRequest,
 ) -> Result<InstallationToken> {
-    let installation = installation_for_owner(app, account, owner).await?;
-    vend(app, account, installation.id, req).await
+    let linked = installation_for_owner(app, account, owner).await?;
+    vend(app, account, linked.installation.id, req).await
 }
 
-/// The installation on GitHub account `owner` that is linked to `account`.
-pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner: &str) -> Result<Installation> {
+/// The installation on GitHub account `owner` that is linked to `account`,
+/// with the link's policy.
+pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner: &str) -> Result<LinkedInstallation> {
     if !valid_login(owner) {
         return Err(Error::bad_request("invalid_owner", "owner must be a GitHub login"));
     }
@@ -58,7 +74,7 @@ pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner
         .linked_installations(account)
         .await?
         .into_iter()
-        .find(|i| i.owned_by(owner))
+        .find(|l| l.installation.owned_by(owner))
         .ok_or_else(|| {
             Error::forbidden(
                 "installation_not_linked",
@@ -68,29 +84,32 @@ pub(crate) async fn installation_for_owner(app: &App, account: &AccountId, owner
 }
 
 /// The token a vend needs: its scope and cache key, the life it must have
-/// left, and the installation's token epoch it was read in.
+/// left, and what it must be bound to (the installation's token epoch and
+/// the link's version, as the vend read them).
 #[derive(Clone, Copy)]
 struct Wanted<'a> {
     scope: &'a TokenScope,
     key: &'a str,
     min_ttl: i64,
-    epoch: u64,
+    fence: &'a TokenFence,
 }
 
 /// Mints under the scope's lease, or waits for the holder's token. A stored
 /// token that does not open (`unreadable`) is a cache miss: the lease is
 /// taken over it whatever its expiry, and the new token overwrites it.
+/// `None`: the minted token could not be recorded because the link or the
+/// installation changed; it was revoked, and the vend starts over.
 async fn mint_once(
     app: &App,
     id: InstallationId,
     wanted: Wanted<'_>,
     mut unreadable: bool,
-) -> Result<InstallationToken> {
+) -> Result<Option<InstallationToken>> {
     let Wanted {
         scope,
         key,
         min_ttl,
-        epoch,
+        fence,
     } = wanted;
     let deadline = app.now() + MINT_LEASE_SECONDS + 5;
     for round in 0.. {
@@ -101,39 +120,42 @@ async fn mint_once(
             until: now + MINT_LEASE_SECONDS,
         };
         let fresh_until = if unreadable { UnixTime::MAX } else { now + min_ttl };
-        if app.store.lease_mint(id, key, &lease, fresh_until, epoch).await? {
+        if app.store.lease_mint(id, key, &lease, fresh_until, fence).await? {
             let creds = app.secrets.current().await;
-            return match app.github.create_installation_token(&creds, id, scope).await {
-                Ok(token) => {
-                    match app.store.store_minted(id, key, &lease, &token, epoch).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            tracing::info!(installation = %id, "minted token not cached: the installation changed or was deleted meanwhile")
-                        }
-                        // The token is good at GitHub: the caller gets it.
-                        // Freeing the lease lets the next vend mint at once
-                        // instead of waiting for it to run out.
-                        Err(e) => {
-                            tracing::warn!(installation = %id, error = %e, "minted token not cached: the store failed");
-                            if let Err(e) = app.store.release_mint_lease(id, key, &lease).await {
-                                tracing::warn!(installation = %id, error = %e, "mint lease left to expire");
-                            }
-                        }
-                    }
-                    Ok(token)
-                }
+            let token = match app.github.create_installation_token(&creds, id, scope).await {
+                Ok(token) => token,
                 Err(e) => {
                     app.store.release_mint_lease(id, key, &lease).await?;
-                    Err(mint_error(e))
+                    return Err(mint_error(e));
+                }
+            };
+            // Only a recorded token is handed out: an unlink, a policy
+            // change or an incident revocation must be able to find it.
+            return match app.store.store_minted(id, key, &lease, &token, fence).await {
+                Ok(true) => Ok(Some(token)),
+                Ok(false) => {
+                    tracing::info!(installation = %id, "minted token not recorded: the link or the installation changed meanwhile");
+                    revocation::discard(app, id, &token.token).await;
+                    Ok(None)
+                }
+                Err(e) => {
+                    tracing::warn!(installation = %id, error = %e, "minted token not recorded: the store failed");
+                    revocation::discard(app, id, &token.token).await;
+                    // Freeing the lease lets the next vend mint at once
+                    // instead of waiting for it to run out.
+                    if let Err(e) = app.store.release_mint_lease(id, key, &lease).await {
+                        tracing::warn!(installation = %id, error = %e, "mint lease left to expire");
+                    }
+                    Err(e.into())
                 }
             };
         }
         // Someone else holds the lease or just stored a fresh token.
-        let cached = app.store.cached_token(id, key, epoch).await?;
+        let cached = app.store.cached_token(id, key, fence).await?;
         unreadable = cached.as_ref().is_some_and(|c| c.unreadable);
         if let Some(token) = cached.and_then(|c| c.token) {
             if token.usable_for(app.now(), min_ttl) {
-                return Ok(token);
+                return Ok(Some(token));
             }
         }
         if now > deadline {

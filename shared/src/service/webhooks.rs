@@ -12,7 +12,9 @@
 //! delivery's record in one atomic write, so a duplicate delivery is
 //! answered without doing anything again.
 
+use super::revocation::{self, Take};
 use crate::domain::events::Effect;
+use crate::domain::{Installation, InstallationStatus};
 use crate::error::Result;
 use crate::store::{Applied, WritePlan};
 use crate::App;
@@ -60,7 +62,13 @@ pub async fn apply(app: &App, delivery: &Delivery<'_>) -> Result<Outcome> {
     // One atomic write applies the plan and records the delivery: a
     // redelivery, or a copy racing this one, finds it done; a failure
     // leaves nothing done for GitHub's redelivery to redo.
-    Ok(match app.store.apply_delivery(delivery.id, app.now(), &plan).await? {
+    let applied = app.store.apply_delivery(delivery.id, app.now(), &plan).await?;
+    // What follows is idempotent, so a redelivery (a duplicate) finishes
+    // what a failure here left undone.
+    if applied != Applied::Gone {
+        follow_up(app, &plan, applied).await?;
+    }
+    Ok(match applied {
         Applied::Done => Outcome::Applied(match plan {
             WritePlan::Upsert { .. } => "installation updated",
             WritePlan::Delete { .. } => "installation deleted",
@@ -73,4 +81,52 @@ pub async fn apply(app: &App, delivery: &Delivery<'_>) -> Result<Outcome> {
             Outcome::Applied("ignored: installation was deleted")
         }
     })
+}
+
+/// What an applied plan entails beyond the record: a deleted or suspended
+/// installation's tokens are revoked at GitHub (a deletion's were taken out
+/// of the cache with the tombstone), and a grant that shrank lowers the
+/// links' policies with it.
+async fn follow_up(app: &App, plan: &WritePlan, applied: Applied) -> Result<()> {
+    match plan {
+        WritePlan::Delete { id } => {
+            revocation::revoke(app, *id, Take::PendingOnly).await?;
+        }
+        WritePlan::Upsert { installation, .. } => {
+            // A stale read's grant may be older than the record's.
+            if applied != Applied::Stale {
+                shrink_policies(app, installation).await?;
+            }
+            if installation.status == InstallationStatus::Suspended {
+                revocation::revoke(app, installation.id, Take::All).await?;
+            }
+        }
+        WritePlan::Disconnect { .. } => {}
+    }
+    Ok(())
+}
+
+/// Each link's policy, lowered to what the installation grants now. A
+/// policy only ever shrinks here: when the grant grows back, the team gets
+/// more only by a new policy. The team's tokens minted under the old one
+/// are revoked. (Vends cap a policy by the grant they read anyway, so a
+/// shrink not written yet is never exceeded.)
+async fn shrink_policies(app: &App, installation: &Installation) -> Result<()> {
+    for (account, link) in app.store.links_of_installation(installation.id).await? {
+        let shrunk = link.policy.shrunk_to(&installation.permissions);
+        if shrunk == link.policy {
+            continue;
+        }
+        // A policy changed meanwhile is the newer word: left as it is
+        // (its vends are capped by the grant all the same).
+        if app
+            .store
+            .set_policy(&account, installation.id, &shrunk, &link.version)
+            .await?
+        {
+            tracing::info!(installation = %installation.id, account = %account, "link policy shrunk with the installation's grant");
+            revocation::revoke(app, installation.id, Take::Account(&account)).await?;
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,8 @@ pub const LINKED_INSTALLATION: &str = "INST#";
 pub const LINKED_ACCOUNT: &str = "ACCT#";
 /// The sort-key prefix of an installation's cached tokens, one per scope.
 pub const TOKEN: &str = "TOKEN#";
+/// The sort-key prefix of an installation's tokens awaiting revocation at GitHub.
+pub const REVOCATION: &str = "REVOKE#";
 /// The index sort-key prefix of a platform user (`GHUSER#id` → `USER#u`).
 pub const USER: &str = "USER#";
 
@@ -100,6 +102,29 @@ pub fn token(id: InstallationId, scope_key: &str) -> Key {
     Key::new(installation_pk(id), format!("{TOKEN}{scope_key}"))
 }
 
+/// The sort-key prefix of `account`'s cached tokens in an installation's
+/// partition (the service's cache keys start with the account).
+pub fn tokens_of(account: &AccountId) -> String {
+    format!("{TOKEN}{account}#")
+}
+
+/// The account a cached token's scope key belongs to.
+pub fn account_of_scope(scope_key: &str) -> Option<AccountId> {
+    scope_key
+        .split_once('#')
+        .and_then(|(account, _)| AccountId::parse(account))
+}
+
+/// A token awaiting revocation, named by its hash.
+pub fn revocation(id: InstallationId, token_sha256: &str) -> Key {
+    Key::new(installation_pk(id), format!("{REVOCATION}{token_sha256}"))
+}
+
+/// The token hash a revocation's sort key names.
+pub fn revocation_of(sk: &str) -> Option<&str> {
+    sk.strip_prefix(REVOCATION)
+}
+
 /// The scope key of a cached token's sort key.
 pub fn token_scope(sk: &str) -> Option<&str> {
     sk.strip_prefix(TOKEN)
@@ -121,10 +146,16 @@ mod tests {
             UserId::parse("alice").unwrap(),
         );
         assert_eq!(linked_installation(&link_from_account(&account, id).sk), Some(id));
-        assert_eq!(linked_account(&link_from_installation(id, &account).sk), Some(account));
+        assert_eq!(
+            linked_account(&link_from_installation(id, &account).sk),
+            Some(account.clone())
+        );
         assert_eq!(installation_of_pk(&installation(id).pk), Some(id));
         assert_eq!(user_of_index(&github_user_index(GitHubUserId(7), &user).sk), Some(user));
         assert_eq!(token_scope(&token(id, "s1").sk), Some("s1"));
+        assert_eq!(revocation_of(&revocation(id, "ab").sk), Some("ab"));
+        assert!(token(id, "team-a#s1").sk.starts_with(&tokens_of(&account)));
+        assert!(!token(id, "team-ab#s1").sk.starts_with(&tokens_of(&account)));
         assert_eq!(installation(id).aad("token"), "INST#42|META|token");
     }
 }

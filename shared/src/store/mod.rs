@@ -28,7 +28,7 @@ use crate::clock::{Clock, UnixTime};
 use crate::config::{Config, StoreBackend};
 use crate::crypto::TokenSealer;
 use crate::domain::oauth::OAuthState;
-use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, UserId};
+use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, LinkPolicy, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -124,12 +124,25 @@ pub trait Connections: Send + Sync {
 #[async_trait]
 pub trait Installations: Send + Sync {
     async fn get_installation(&self, id: InstallationId) -> StoreResult<Option<Installation>>;
-    /// Links in one transaction (both directions, and the installation
-    /// record, which must not be a tombstone). Idempotent; keeps the
-    /// record's token epoch.
-    async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert>;
+    /// Links in one transaction (both directions with `policy` and a new
+    /// link version, and the installation record, which must not be a
+    /// tombstone). Keeps the record's token epoch. Tokens cached under the
+    /// link's previous version are never served again.
+    async fn link(&self, account: &AccountId, installation: &Installation, policy: &LinkPolicy) -> StoreResult<Upsert>;
+    async fn get_link(&self, account: &AccountId, installation: InstallationId) -> StoreResult<Option<StoredLink>>;
+    /// Replaces the link's policy (a new version) if the link is still at
+    /// `version`; `false` if it changed or is gone.
+    async fn set_policy(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        policy: &LinkPolicy,
+        version: &str,
+    ) -> StoreResult<bool>;
     async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool>;
-    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>>;
+    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<LinkedInstallation>>;
+    /// Every account linked to the installation, with its link.
+    async fn links_of_installation(&self, installation: InstallationId) -> StoreResult<Vec<(AccountId, StoredLink)>>;
     /// Which of `accounts` link each of `installations`.
     async fn links_among(
         &self,
@@ -139,26 +152,28 @@ pub trait Installations: Send + Sync {
 }
 
 /// Minted installation tokens, shared by every container. `scope_key` is
-/// the service's cache key (the account and the scope, today): opaque here.
+/// the service's cache key (the account and the scope it asked): opaque
+/// here, except that it starts with the account (see [`keys::tokens_of`]).
 #[async_trait]
 pub trait TokenCache: Send + Sync {
-    /// In one consistent read: is the installation linked to the account,
-    /// the installation itself, and the cached token for the scope.
+    /// In one consistent read: the account's link to the installation, the
+    /// installation itself, and the cached token for the scope (never one
+    /// bound to another link version or an older token epoch).
     async fn vend_snapshot(
         &self,
         account: &AccountId,
         installation: InstallationId,
         scope_key: &str,
     ) -> StoreResult<VendSnapshot>;
-    /// The scope's item, without a token cached before `epoch`.
+    /// The scope's item, without a token bound to anything but `fence`.
     async fn cached_token(
         &self,
         installation: InstallationId,
         scope_key: &str,
-        epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<Option<CachedToken>>;
     /// Takes the mint lease for the scope unless another container holds an
-    /// unexpired one or already stored a token of `epoch` that lives past
+    /// unexpired one or already stored a token under `fence` that lives past
     /// `fresh_until` (`UnixTime::MAX`: whatever is stored is replaced, for a
     /// token that cannot be read).
     async fn lease_mint(
@@ -167,22 +182,43 @@ pub trait TokenCache: Send + Sync {
         scope_key: &str,
         lease: &Lease,
         fresh_until: UnixTime,
-        epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<bool>;
     /// Stores the minted token and releases the lease, if `lease` still holds
-    /// it and the installation is neither deleted nor invalidated since
-    /// `epoch`; otherwise nothing is written.
+    /// it, the installation is neither deleted nor invalidated since the
+    /// fence's epoch and the link is still at its version; otherwise
+    /// nothing is written (and the caller must not hand the token out: it
+    /// could not be revoked with the link).
     async fn store_minted(
         &self,
         installation: InstallationId,
         scope_key: &str,
         lease: &Lease,
         token: &crate::domain::tokens::InstallationToken,
-        epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<bool>;
     /// Gives the lease up after a failed mint so waiting callers try again.
     async fn release_mint_lease(&self, installation: InstallationId, scope_key: &str, lease: &Lease)
         -> StoreResult<()>;
+}
+
+/// Tokens on their way to being revoked at GitHub. Taking a token out of
+/// the cache and recording it as pending is one step (never vendable again,
+/// never forgotten); it stays pending until GitHub confirms or it expires.
+#[async_trait]
+pub trait Revocations: Send + Sync {
+    /// Moves the installation's cached tokens (only `account`'s, if given)
+    /// to pending revocation and returns every revocation pending for the
+    /// installation, earlier ones included.
+    async fn take_tokens(
+        &self,
+        installation: InstallationId,
+        account: Option<&AccountId>,
+    ) -> StoreResult<Vec<PendingRevocation>>;
+    /// Every revocation pending for the installation, taking nothing.
+    async fn pending_revocations(&self, installation: InstallationId) -> StoreResult<Vec<PendingRevocation>>;
+    /// GitHub no longer accepts the token: forget it.
+    async fn revocation_done(&self, installation: InstallationId, token_sha256: &str) -> StoreResult<()>;
 }
 
 /// Webhook deliveries, each applied once.
@@ -214,5 +250,5 @@ fn readable_or_dropped(
     }
 }
 
-pub trait Store: OAuthStates + Connections + Installations + TokenCache + Deliveries {}
-impl<T: OAuthStates + Connections + Installations + TokenCache + Deliveries> Store for T {}
+pub trait Store: OAuthStates + Connections + Installations + TokenCache + Revocations + Deliveries {}
+impl<T: OAuthStates + Connections + Installations + TokenCache + Revocations + Deliveries> Store for T {}

@@ -3,7 +3,9 @@
 
 use crate::clock::UnixTime;
 use crate::domain::tokens::{InstallationToken, UserTokens};
-use crate::domain::{GitHubUserId, Installation, InstallationId, UserId};
+use secrecy::SecretString;
+
+use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, LinkPolicy, UserId};
 
 /// A user's GitHub connection as stored.
 #[derive(Debug, Clone)]
@@ -46,9 +48,50 @@ pub struct CachedToken {
     pub unreadable: bool,
 }
 
+/// A link as stored: its policy, and its version, which every token cached
+/// under it carries. A new policy is a new version, so no token minted
+/// under the old one is served again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredLink {
+    pub policy: LinkPolicy,
+    /// Empty for a link written before versions existed.
+    pub version: String,
+}
+
+/// An installation linked to an account, with that link's policy.
+#[derive(Debug, Clone)]
+pub struct LinkedInstallation {
+    pub installation: Installation,
+    pub policy: LinkPolicy,
+}
+
+/// What a cached token is bound to: the installation's token epoch and the
+/// version of the account's link when it was minted. A token stored under
+/// other values is never served, and a mint under other values is not
+/// stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFence {
+    pub epoch: u64,
+    pub account: AccountId,
+    pub link_version: String,
+}
+
+/// A token taken out of the cache to be revoked at GitHub: kept, sealed,
+/// until GitHub confirms (or the token expires), and never vendable again.
+#[derive(Debug, Clone)]
+pub struct PendingRevocation {
+    pub installation: InstallationId,
+    /// The hex SHA-256 of the token: names it without holding it.
+    pub token_sha256: String,
+    pub account: Option<AccountId>,
+    pub token: SecretString,
+    pub expires_at: UnixTime,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct VendSnapshot {
-    pub linked: bool,
+    /// The account's link to the installation, if there is one.
+    pub link: Option<StoredLink>,
     pub installation: Option<Installation>,
     /// Never a token cached before the installation's last invalidation.
     pub cached: Option<CachedToken>,
@@ -57,6 +100,21 @@ pub struct VendSnapshot {
     /// moving the epoch on (rather than deleting them) uses it to tell old
     /// tokens and mints from current ones.
     pub token_epoch: u64,
+}
+
+impl VendSnapshot {
+    pub fn linked(&self) -> bool {
+        self.link.is_some()
+    }
+
+    /// What a token minted now for `account` must be bound to.
+    pub fn fence(&self, account: &AccountId) -> TokenFence {
+        TokenFence {
+            epoch: self.token_epoch,
+            account: account.clone(),
+            link_version: self.link.as_ref().map(|l| l.version.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +140,8 @@ pub enum WritePlan {
         invalidate_tokens: bool,
         read_at: i64,
     },
-    /// Tombstones the installation and removes its links and tokens.
+    /// Tombstones the installation, removes its links and moves its
+    /// tokens to pending revocation.
     Delete { id: InstallationId },
     /// The users revoked the app: their connections are dropped.
     Disconnect { users: Vec<UserId> },

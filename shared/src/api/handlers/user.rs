@@ -3,11 +3,13 @@
 
 use serde_json::json;
 
+use crate::api::bodies::PolicyBody;
 use crate::api::params::{account_id, installation_id};
 use crate::api::router::{Call, Reply};
-use crate::api::views::{AccountInstallations, ConnectionStatus, InstallationView, LinkView, ReachableList};
+use crate::api::views::{AccountInstallations, ConnectionStatus, LinkView, LinkedInstallationView, ReachableList};
 use crate::api::ApiResponse;
 use crate::domain::Caller;
+use crate::service::installations::PolicyOrder;
 use crate::service::{connection, installations};
 use crate::App;
 
@@ -38,22 +40,30 @@ pub fn account_installations<'a>(app: &'a App, caller: &'a Caller, call: &'a Cal
         let linked = installations::of_account(app, caller, &account).await?;
         Ok(ApiResponse::ok(&AccountInstallations {
             account_id: account,
-            installations: linked.iter().map(InstallationView::from).collect(),
+            installations: linked.iter().map(LinkedInstallationView::from).collect(),
         }))
     })
 }
 
+/// `PUT`: links with the body's policy (none: the whole installation).
 pub fn link<'a>(app: &'a App, caller: &'a Caller, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         let account = account_id(call.param("account_id"))?;
         let id = installation_id(call.param("installation_id"))?;
-        let installation = installations::link(app, caller, &account, id).await?;
-        Ok(ApiResponse::ok(&LinkView {
-            account_id: account,
-            installation_id: id,
-            linked: true,
-            installation: Some((&installation).into()),
-        }))
+        let policy = call.json::<PolicyBody>()?.into_policy()?;
+        let linked = installations::link(app, caller, &account, id, PolicyOrder::Set(&policy)).await?;
+        Ok(ApiResponse::ok(&LinkView::linked(account, &linked)))
+    })
+}
+
+/// `PATCH`: changes the policy of a link that exists.
+pub fn change_policy<'a>(app: &'a App, caller: &'a Caller, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let id = installation_id(call.param("installation_id"))?;
+        let policy = call.json::<PolicyBody>()?.into_policy()?;
+        let linked = installations::link(app, caller, &account, id, PolicyOrder::Change(&policy)).await?;
+        Ok(ApiResponse::ok(&LinkView::linked(account, &linked)))
     })
 }
 
@@ -61,12 +71,7 @@ pub fn unlink<'a>(app: &'a App, caller: &'a Caller, call: &'a Call<'a>) -> Reply
     Box::pin(async move {
         let account = account_id(call.param("account_id"))?;
         let id = installation_id(call.param("installation_id"))?;
-        installations::unlink(app, caller, &account, id).await?;
-        Ok(ApiResponse::ok(&LinkView {
-            account_id: account,
-            installation_id: id,
-            linked: false,
-            installation: None,
-        }))
+        let revoked = installations::unlink(app, caller, &account, id).await?;
+        Ok(ApiResponse::ok(&LinkView::unlinked(account, id, revoked)))
     })
 }

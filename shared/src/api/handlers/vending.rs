@@ -1,4 +1,5 @@
-//! The platform backends' routes (IAM): tokens, repositories, commits.
+//! The platform backends' routes (IAM): tokens, their revocation,
+//! repositories, commits.
 
 use http::StatusCode;
 
@@ -8,7 +9,7 @@ use crate::api::router::{Call, Reply};
 use crate::api::views::{CommittedView, UserTokenResponse, VendResponse};
 use crate::api::ApiResponse;
 use crate::domain::repo::MAX_COMMIT_BODY;
-use crate::service::{connection, repos, vending};
+use crate::service::{connection, repos, revocation, vending};
 use crate::App;
 
 pub fn installation_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
@@ -28,6 +29,15 @@ pub fn owner_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
         let order = body.request.into_order()?;
         let token = vending::vend_for_owner(app, &account, &body.owner, &order).await?;
         Ok(ApiResponse::ok(&VendResponse::from(token)))
+    })
+}
+
+/// Incident response: every live token of the account, revoked at GitHub.
+pub fn revoke_account_tokens<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let revoked = revocation::revoke_account(app, &account).await?;
+        Ok(ApiResponse::ok(&revoked))
     })
 }
 

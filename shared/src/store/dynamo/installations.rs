@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{get_s, keys, n, s, to_item, transaction_condition_failed, DynamoStore, Item};
 use crate::clock::UnixTime;
-use crate::domain::{AccountId, Installation, InstallationId};
+use crate::domain::{AccountId, Installation, InstallationId, LinkPolicy};
 use crate::store::keys as store_keys;
-use crate::store::{Installations, StoreError, StoreResult, Upsert};
+use crate::store::{Installations, LinkedInstallation, StoreError, StoreResult, StoredLink, Upsert};
 
 #[derive(Serialize, Deserialize)]
 struct InstallationItem {
@@ -92,6 +92,40 @@ fn link_update(installation: &Installation) -> StoreResult<UpdateExpr> {
     Ok(u)
 }
 
+/// The link's version, on both of its items and on every token cached
+/// under it (see [`crate::store::TokenFence`]).
+pub(super) const LINK_VERSION: &str = "link_version";
+
+/// The link's policy, as JSON; absent for the whole installation.
+const POLICY: &str = "policy";
+
+/// A link item's policy and version (a link written before either existed
+/// is the whole installation, at the empty version).
+pub(super) fn link_of_item(item: &Item) -> StoreResult<StoredLink> {
+    let policy = match get_s(item, POLICY) {
+        None => LinkPolicy::default(),
+        Some(json) => serde_json::from_str(json).map_err(|_| StoreError::Corrupt("link policy".into()))?,
+    };
+    Ok(StoredLink {
+        policy,
+        version: get_s(item, LINK_VERSION).unwrap_or_default().to_owned(),
+    })
+}
+
+fn policy_json(policy: &LinkPolicy) -> Option<aws_sdk_dynamodb::types::AttributeValue> {
+    (!policy.is_whole_installation()).then(|| s(serde_json::to_string(policy).unwrap_or_default()))
+}
+
+/// The condition that a link item is at `version` (the empty version:
+/// written before versions existed).
+pub(super) fn at_version(version: &str) -> &'static str {
+    if version.is_empty() {
+        "attribute_exists(pk) AND attribute_not_exists(#lv)"
+    } else {
+        "#lv = :lv"
+    }
+}
+
 /// The tombstone that replaces a deleted installation's record for good.
 pub(super) fn tombstone(id: InstallationId, now: UnixTime) -> Item {
     let mut tombstone = keys::installation(id);
@@ -101,8 +135,9 @@ pub(super) fn tombstone(id: InstallationId, now: UnixTime) -> Item {
 }
 
 impl DynamoStore {
-    /// Removes every link to a tombstoned installation and its cached
-    /// tokens: the second half of a deletion. Idempotent.
+    /// Removes every link to a tombstoned installation and moves its cached
+    /// tokens to pending revocation: the second half of a deletion.
+    /// Idempotent.
     pub(super) async fn sweep_deleted(&self, id: InstallationId) -> StoreResult<()> {
         let pk = keys::installation_pk(id);
         let mut doomed = Vec::new();
@@ -115,15 +150,14 @@ impl DynamoStore {
         if !tombstoned {
             return Ok(());
         }
-        for item in partition {
-            let sk = get_s(&item, "sk").unwrap_or_default();
+        for item in &partition {
+            let sk = get_s(item, "sk").unwrap_or_default();
             if let Some(account) = store_keys::linked_account(sk) {
                 doomed.push(keys::link_from_account(&account, id));
                 doomed.push(keys::link_from_installation(id, &account));
-            } else if let Some(scope_key) = store_keys::token_scope(sk) {
-                doomed.push(keys::token(id, scope_key));
             }
         }
+        self.move_to_revocation(id, &partition).await?;
         self.batch_delete(doomed).await
     }
 
@@ -149,12 +183,17 @@ impl Installations for DynamoStore {
         Ok(item.map(installation_from_item).transpose()?.flatten())
     }
 
-    async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {
+    async fn link(&self, account: &AccountId, installation: &Installation, policy: &LinkPolicy) -> StoreResult<Upsert> {
         let record =
             link_update(installation)?.in_transaction(&self.table, keys::installation(installation.id), NOT_DELETED)?;
+        let version = crate::crypto::random::token_urlsafe();
         let link_item = |mut key: Item| {
             key.insert("account".into(), s(account.as_str()));
             key.insert("installation_id".into(), n(installation.id));
+            key.insert(LINK_VERSION.into(), s(&version));
+            if let Some(policy) = policy_json(policy) {
+                key.insert(POLICY.into(), policy);
+            }
             super::build(Put::builder().table_name(&self.table).set_item(Some(key)).build())
         };
         let forward = link_item(keys::link_from_account(account, installation.id))?;
@@ -169,6 +208,54 @@ impl Installations for DynamoStore {
         match result {
             Ok(_) => Ok(Upsert::Written),
             Err(e) if transaction_condition_failed(&e, 0) => Ok(Upsert::Gone),
+            Err(e) => Err(super::transaction_error(e)),
+        }
+    }
+
+    async fn get_link(&self, account: &AccountId, installation: InstallationId) -> StoreResult<Option<StoredLink>> {
+        let item = self.get(keys::link_from_account(account, installation)).await?;
+        item.as_ref().map(link_of_item).transpose()
+    }
+
+    async fn set_policy(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        policy: &LinkPolicy,
+        version: &str,
+    ) -> StoreResult<bool> {
+        let next = crate::crypto::random::token_urlsafe();
+        let update = |key: Item, condition: &str| {
+            let mut u = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression(condition)
+                .expression_attribute_names("#lv", LINK_VERSION)
+                .expression_attribute_names("#policy", POLICY)
+                .expression_attribute_values(":next", s(&next));
+            if condition.contains(":lv") {
+                u = u.expression_attribute_values(":lv", s(version));
+            }
+            u = match policy_json(policy) {
+                Some(json) => u
+                    .update_expression("SET #lv = :next, #policy = :policy")
+                    .expression_attribute_values(":policy", json),
+                None => u.update_expression("SET #lv = :next REMOVE #policy"),
+            };
+            super::build(u.build()).map(|u| TransactWriteItem::builder().update(u).build())
+        };
+        let result = self
+            .transact(vec![
+                update(keys::link_from_account(account, installation), at_version(version))?,
+                update(
+                    keys::link_from_installation(installation, account),
+                    "attribute_exists(pk)",
+                )?,
+            ])
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if transaction_condition_failed(&e, 0) || transaction_condition_failed(&e, 1) => Ok(false),
             Err(e) => Err(super::transaction_error(e)),
         }
     }
@@ -200,14 +287,17 @@ impl Installations for DynamoStore {
         }
     }
 
-    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>> {
+    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<LinkedInstallation>> {
         let links = self
             .query_partition(&keys::account_pk(account), Some(store_keys::LINKED_INSTALLATION))
             .await?;
-        let ids: Vec<InstallationId> = links
-            .iter()
-            .filter_map(|l| store_keys::linked_installation(get_s(l, "sk")?))
-            .collect();
+        let mut policies = std::collections::HashMap::new();
+        for link in &links {
+            if let Some(id) = get_s(link, "sk").and_then(store_keys::linked_installation) {
+                policies.insert(id, link_of_item(link)?.policy);
+            }
+        }
+        let ids: Vec<InstallationId> = policies.keys().copied().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -218,7 +308,10 @@ impl Installations for DynamoStore {
         for item in items {
             let id = get_s(&item, "pk").and_then(store_keys::installation_of_pk);
             match installation_from_item(item)? {
-                Some(installation) => found.push(installation),
+                Some(installation) => found.push(LinkedInstallation {
+                    policy: policies.remove(&installation.id).unwrap_or_default(),
+                    installation,
+                }),
                 // A link to a tombstone is never listed, and is removed now.
                 None => {
                     if let Some(id) = id {
@@ -227,8 +320,19 @@ impl Installations for DynamoStore {
                 }
             }
         }
-        found.sort_by_key(|i| i.id);
+        found.sort_by_key(|l| l.installation.id);
         Ok(found)
+    }
+
+    async fn links_of_installation(&self, installation: InstallationId) -> StoreResult<Vec<(AccountId, StoredLink)>> {
+        let items = self
+            .query_partition(&keys::installation_pk(installation), Some(store_keys::LINKED_ACCOUNT))
+            .await?;
+        items
+            .iter()
+            .filter_map(|item| Some((store_keys::linked_account(get_s(item, "sk")?)?, item)))
+            .map(|(account, item)| Ok((account, link_of_item(item)?)))
+            .collect()
     }
 
     async fn links_among(

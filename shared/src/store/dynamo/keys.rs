@@ -35,6 +35,10 @@ pub fn token(id: InstallationId, scope_key: &str) -> Item {
     item(keys::token(id, scope_key))
 }
 
+pub fn revocation(id: InstallationId, token_sha256: &str) -> Item {
+    item(keys::revocation(id, token_sha256))
+}
+
 pub fn delivery(id: &str) -> Item {
     item(keys::delivery(id))
 }

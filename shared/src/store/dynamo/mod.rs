@@ -9,6 +9,7 @@ mod expr;
 mod installations;
 mod keys;
 mod oauth;
+mod revocations;
 mod tokens;
 
 use std::collections::HashMap;

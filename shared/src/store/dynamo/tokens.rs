@@ -5,21 +5,23 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
-use super::installations::{installation_from_item, TOKEN_EPOCH};
+use super::installations::{at_version, installation_from_item, link_of_item, LINK_VERSION, TOKEN_EPOCH};
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::clock::UnixTime;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
 use crate::store::keys as store_keys;
-use crate::store::{retention, CachedToken, Lease, StoreError, StoreResult, TokenCache, VendSnapshot};
+use crate::store::{retention, CachedToken, Lease, StoreError, StoreResult, TokenCache, TokenFence, VendSnapshot};
 
 impl DynamoStore {
-    /// A token minted before `epoch` is left out, unopened; one that does
-    /// not open is left out and marked unreadable.
-    fn cached_from_item(&self, key: &Item, item: &Item, epoch: u64) -> StoreResult<CachedToken> {
+    /// A token minted before the fence's epoch or under another link
+    /// version is left out, unopened; one that does not open is left out
+    /// and marked unreadable.
+    fn cached_from_item(&self, key: &Item, item: &Item, fence: &TokenFence) -> StoreResult<CachedToken> {
         let token = match get_s(item, "token") {
             None => None,
-            Some(_) if epoch_of(item) < epoch => None,
+            Some(_) if epoch_of(item) < fence.epoch => None,
+            Some(_) if get_s(item, LINK_VERSION).unwrap_or_default() != fence.link_version => None,
             Some(sealed) => {
                 let corrupt = || StoreError::Corrupt("cached token".into());
                 let Ok(token) = self.open(key, "token", sealed) else {
@@ -66,7 +68,7 @@ impl TokenCache for DynamoStore {
         let mut token_item = None;
         for item in items {
             match get_s(&item, "sk") {
-                Some(sk) if store_keys::linked_installation(sk).is_some() => snapshot.linked = true,
+                Some(sk) if store_keys::linked_installation(sk).is_some() => snapshot.link = Some(link_of_item(&item)?),
                 Some("META") => {
                     snapshot.token_epoch = epoch_of(&item);
                     snapshot.installation = installation_from_item(item)?;
@@ -77,9 +79,9 @@ impl TokenCache for DynamoStore {
             }
         }
         if let Some(item) = token_item {
-            snapshot.cached = Some(self.cached_from_item(&token_key, &item, snapshot.token_epoch)?);
+            snapshot.cached = Some(self.cached_from_item(&token_key, &item, &snapshot.fence(account))?);
         }
-        if snapshot.linked && tombstoned {
+        if snapshot.linked() && tombstoned {
             // Refused all the same (no installation); the leftover link of an
             // unfinished deletion is removed on the way.
             self.finish_deletion(installation).await;
@@ -91,12 +93,12 @@ impl TokenCache for DynamoStore {
         &self,
         installation: InstallationId,
         scope_key: &str,
-        epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<Option<CachedToken>> {
         let key = keys::token(installation, scope_key);
         self.get(key.clone())
             .await?
-            .map(|item| self.cached_from_item(&key, &item, epoch))
+            .map(|item| self.cached_from_item(&key, &item, fence))
             .transpose()
     }
 
@@ -106,9 +108,15 @@ impl TokenCache for DynamoStore {
         scope_key: &str,
         lease: &Lease,
         fresh_until: UnixTime,
-        epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<bool> {
-        let written = self
+        // A token bound to another link version is stale whatever its expiry.
+        let other_link = if fence.link_version.is_empty() {
+            "attribute_exists(#lv)"
+        } else {
+            "attribute_not_exists(#lv) OR #lv <> :lv"
+        };
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -116,12 +124,13 @@ impl TokenCache for DynamoStore {
             .update_expression(
                 "SET lease_owner = :owner, lease_until = :until, expire_at = if_not_exists(expire_at, :ttl)",
             )
-            .condition_expression(
+            .condition_expression(format!(
                 "(attribute_not_exists(lease_until) OR lease_until < :now) \
-             AND (attribute_not_exists(expires_at) OR expires_at < :fresh OR #epoch < :epoch)",
-            )
+             AND (attribute_not_exists(expires_at) OR expires_at < :fresh OR #epoch < :epoch OR {other_link})"
+            ))
             .expression_attribute_names("#epoch", TOKEN_EPOCH)
-            .expression_attribute_values(":epoch", n(epoch))
+            .expression_attribute_names("#lv", LINK_VERSION)
+            .expression_attribute_values(":epoch", n(fence.epoch))
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", n(lease.until))
             .expression_attribute_values(":ttl", n(retention::removable_after(lease.until)))
@@ -129,9 +138,11 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":fresh", n(fresh_until))
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-            )
-            .send()
-            .await;
+            );
+        if !fence.link_version.is_empty() {
+            update = update.expression_attribute_values(":lv", s(&fence.link_version));
+        }
+        let written = update.send().await;
         super::lease_taken(written, &lease.owner, |e| match e {
             aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
             _ => None,
@@ -144,8 +155,9 @@ impl TokenCache for DynamoStore {
         scope_key: &str,
         lease: &Lease,
         token: &InstallationToken,
-        epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<bool> {
+        let epoch = fence.epoch;
         let key = keys::token(installation, scope_key);
         let sealed = self.seal(&key, "token", &token.token);
         let mut update = Update::builder()
@@ -159,11 +171,13 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":perms", json(&token.permissions))
             .expression_attribute_values(":selection", s(&token.repository_selection))
             .expression_attribute_values(":epoch", n(epoch))
+            .expression_attribute_values(":lv", s(&fence.link_version))
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#epoch", TOKEN_EPOCH)
+            .expression_attribute_names("#lv", LINK_VERSION)
             .expression_attribute_names("#permissions", "permissions");
         let mut set = "SET #token = :token, expires_at = :expires, expire_at = :ttl, \
-                       #permissions = :perms, repository_selection = :selection, #epoch = :epoch"
+                       #permissions = :perms, repository_selection = :selection, #epoch = :epoch, #lv = :lv"
             .to_owned();
         let mut remove = " REMOVE lease_owner, lease_until".to_owned();
         match &token.repositories {
@@ -195,17 +209,27 @@ impl TokenCache for DynamoStore {
             .expression_attribute_values(":epoch", n(epoch))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
+        // And the link must be the one the vend read: not unlinked, its
+        // policy not changed. Otherwise the token could outlive the link.
+        let mut still_linked = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::link_from_account(&fence.account, installation)))
+            .condition_expression(at_version(&fence.link_version))
+            .expression_attribute_names("#lv", LINK_VERSION);
+        if !fence.link_version.is_empty() {
+            still_linked = still_linked.expression_attribute_values(":lv", s(&fence.link_version));
+        }
+        let still_linked = still_linked.build().map_err(|e| StoreError::Backend(e.to_string()))?;
         let result = self
             .transact(vec![
                 TransactWriteItem::builder().update(update).build(),
                 TransactWriteItem::builder().condition_check(still_installed).build(),
+                TransactWriteItem::builder().condition_check(still_linked).build(),
             ])
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if super::transaction_condition_failed(&e, 0) || super::transaction_condition_failed(&e, 1) => {
-                Ok(false)
-            }
+            Err(e) if (0..3).any(|i| super::transaction_condition_failed(&e, i)) => Ok(false),
             Err(e) => Err(super::transaction_error(e)),
         }
     }

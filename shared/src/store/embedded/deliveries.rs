@@ -14,6 +14,7 @@ impl Deliveries for EmbeddedStore {
     async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
         let key = keys::delivery(id);
         let change = change.clone();
+        let sealer = self.sealer.clone();
         self.write(move |w| {
             if w.exists(&key)? {
                 return Ok(Applied::Duplicate);
@@ -24,7 +25,7 @@ impl Deliveries for EmbeddedStore {
                     invalidate_tokens,
                     read_at,
                 } => installations::upsert(w, installation, *invalidate_tokens, *read_at)?,
-                WritePlan::Delete { id } => installations::delete(w, *id, now).map(|()| Applied::Done)?,
+                WritePlan::Delete { id } => installations::delete(w, &sealer, *id, now).map(|()| Applied::Done)?,
                 WritePlan::Disconnect { users } => {
                     users.iter().try_for_each(|user| connections::disconnect(w, user))?;
                     Applied::Done

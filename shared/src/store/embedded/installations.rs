@@ -8,12 +8,14 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 
 use super::records::{InstallationRecord, LinkItem, MetaItem};
+use super::revocations::move_to_revocation;
 use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
-use crate::domain::{AccountId, Installation, InstallationId};
+use crate::crypto::TokenSealer;
+use crate::domain::{AccountId, Installation, InstallationId, LinkPolicy};
 use crate::store::keys;
-use crate::store::{Applied, Installations, StoreResult, Upsert};
+use crate::store::{Applied, Installations, LinkedInstallation, StoreResult, StoredLink, Upsert};
 
 /// The installation ids an account's links name, in sort-key order.
 fn linked_ids(sort_keys: &[String]) -> impl Iterator<Item = InstallationId> + '_ {
@@ -53,8 +55,9 @@ pub(super) fn upsert(
     Ok(applied)
 }
 
-/// The tombstone, then every link and token of the installation, in `w`.
-pub(super) fn delete(w: &Writer, id: InstallationId, now: UnixTime) -> StoreResult<()> {
+/// The tombstone, then every link of the installation, in `w`; its tokens
+/// move to pending revocation.
+pub(super) fn delete(w: &Writer, sealer: &TokenSealer, id: InstallationId, now: UnixTime) -> StoreResult<()> {
     w.put(&keys::installation(id), &MetaItem::Tombstone { id, deleted_at: now })?;
     let pk = keys::installation_pk(id);
     for sk in w.sort_keys(&pk, "")? {
@@ -63,7 +66,7 @@ pub(super) fn delete(w: &Writer, id: InstallationId, now: UnixTime) -> StoreResu
             w.delete(&keys::link_from_installation(id, &account))?;
         }
     }
-    drop_tokens(w, id)
+    move_to_revocation(w, sealer, id, keys::TOKEN)
 }
 
 fn drop_tokens(w: &Writer, id: InstallationId) -> StoreResult<()> {
@@ -83,9 +86,11 @@ impl Installations for EmbeddedStore {
         Ok(record.and_then(MetaItem::live))
     }
 
-    async fn link(&self, account: &AccountId, installation: &Installation) -> StoreResult<Upsert> {
+    async fn link(&self, account: &AccountId, installation: &Installation, policy: &LinkPolicy) -> StoreResult<Upsert> {
         let account = account.clone();
         let installation = installation.clone();
+        let policy = (!policy.is_whole_installation()).then(|| policy.clone());
+        let link_version = crate::crypto::random::token_urlsafe();
         self.write(move |w| {
             let id = installation.id;
             let record_key = keys::installation(id);
@@ -95,6 +100,8 @@ impl Installations for EmbeddedStore {
             let link = LinkItem {
                 account: account.clone(),
                 installation_id: id,
+                policy,
+                link_version,
             };
             // Only a record missing is written: the user's view of the
             // installation is no newer than the webhooks', so a link racing
@@ -109,6 +116,39 @@ impl Installations for EmbeddedStore {
             w.put(&keys::link_from_account(&account, id), &link)?;
             w.put(&keys::link_from_installation(id, &account), &link)?;
             Ok(Upsert::Written)
+        })
+        .await
+    }
+
+    async fn get_link(&self, account: &AccountId, installation: InstallationId) -> StoreResult<Option<StoredLink>> {
+        let key = keys::link_from_account(account, installation);
+        let item = self.read(move |r| r.get::<LinkItem>(&key)).await?;
+        Ok(item.as_ref().map(LinkItem::stored))
+    }
+
+    async fn set_policy(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        policy: &LinkPolicy,
+        version: &str,
+    ) -> StoreResult<bool> {
+        let forward = keys::link_from_account(account, installation);
+        let reverse = keys::link_from_installation(installation, account);
+        let policy = (!policy.is_whole_installation()).then(|| policy.clone());
+        let version = version.to_owned();
+        self.write(move |w| {
+            let Some(mut link) = w.get::<LinkItem>(&forward)? else {
+                return Ok(false);
+            };
+            if link.link_version != version {
+                return Ok(false);
+            }
+            link.policy = policy;
+            link.link_version = crate::crypto::random::token_urlsafe();
+            w.put(&forward, &link)?;
+            w.put(&reverse, &link)?;
+            Ok(true)
         })
         .await
     }
@@ -129,22 +169,42 @@ impl Installations for EmbeddedStore {
         .await
     }
 
-    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<Installation>> {
-        let pk = keys::account_pk(account);
+    async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<LinkedInstallation>> {
+        let account = account.clone();
         let mut found = self
             .read(move |r| {
-                let links = r.sort_keys(&pk, keys::LINKED_INSTALLATION)?;
+                let links = r.sort_keys(&keys::account_pk(&account), keys::LINKED_INSTALLATION)?;
                 let mut found = Vec::new();
                 for id in linked_ids(&links) {
+                    let link = r.get::<LinkItem>(&keys::link_from_account(&account, id))?;
                     if let Some(installation) = r.get::<MetaItem>(&keys::installation(id))?.and_then(MetaItem::live) {
-                        found.push(installation);
+                        found.push(LinkedInstallation {
+                            installation,
+                            policy: link.and_then(|l| l.policy).unwrap_or_default(),
+                        });
                     }
                 }
                 Ok(found)
             })
             .await?;
-        found.sort_by_key(|i| i.id);
+        found.sort_by_key(|l| l.installation.id);
         Ok(found)
+    }
+
+    async fn links_of_installation(&self, installation: InstallationId) -> StoreResult<Vec<(AccountId, StoredLink)>> {
+        self.read(move |r| {
+            let mut found = Vec::new();
+            for sk in r.sort_keys(&keys::installation_pk(installation), keys::LINKED_ACCOUNT)? {
+                let Some(account) = keys::linked_account(&sk) else {
+                    continue;
+                };
+                if let Some(link) = r.get::<LinkItem>(&keys::link_from_installation(installation, &account))? {
+                    found.push((account, link.stored()));
+                }
+            }
+            Ok(found)
+        })
+        .await
     }
 
     async fn links_among(

@@ -20,6 +20,7 @@ mod deliveries;
 mod installations;
 mod oauth;
 mod records;
+mod revocations;
 #[cfg(test)]
 mod tests;
 mod tokens;

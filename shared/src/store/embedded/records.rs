@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::domain::tokens::RepositoryRef;
-use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, UserId};
+use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, LinkPolicy, UserId};
 
 /// A lease on an item: who holds it and until when (`lease_owner`/`lease_until`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,12 +109,29 @@ impl MetaItem {
 pub(super) struct LinkItem {
     pub account: AccountId,
     pub installation_id: InstallationId,
+    /// `None`: the whole installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<LinkPolicy>,
+    #[serde(default)]
+    pub link_version: String,
+}
+
+impl LinkItem {
+    pub fn stored(&self) -> crate::store::StoredLink {
+        crate::store::StoredLink {
+            policy: self.policy.clone().unwrap_or_default(),
+            version: self.link_version.clone(),
+        }
+    }
 }
 
 /// `INST#{id}` / `TOKEN#{scope hash}`: the cached token and the mint lease.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct TokenItem {
     pub token: Option<SealedInstallationToken>,
+    /// The link version the token was minted under.
+    #[serde(default)]
+    pub link_version: String,
     pub lease: Option<LeaseField>,
     pub expire_at: Option<UnixTime>,
 }
@@ -127,6 +144,16 @@ pub(super) struct SealedInstallationToken {
     pub permissions: BTreeMap<String, String>,
     pub repository_selection: String,
     pub repositories: Option<Vec<RepositoryRef>>,
+}
+
+/// `INST#{id}` / `REVOKE#{sha256}`: a token awaiting revocation at GitHub.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct RevocationItem {
+    /// Sealed.
+    pub token: String,
+    pub expires_at: UnixTime,
+    pub account: Option<AccountId>,
+    pub expire_at: UnixTime,
 }
 
 /// `DELIVERY#{guid}` / `DELIVERY`: written with the change it applied.

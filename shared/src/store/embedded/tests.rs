@@ -12,10 +12,11 @@ use super::EmbeddedStore;
 use crate::crypto::TokenSealer;
 use crate::domain::oauth::OAuthState;
 use crate::domain::tokens::{InstallationToken, UserTokens};
-use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, UserId};
+use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, InstallationStatus, LinkPolicy, UserId};
 use crate::store::keys::{self, Key};
 use crate::store::{
-    Applied, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache, WritePlan,
+    Applied, Connections, Deliveries, Installations, Lease, NewConnection, OAuthStates, TokenCache, TokenFence,
+    WritePlan,
 };
 
 fn store() -> (EmbeddedStore, tempfile::TempDir) {
@@ -68,8 +69,8 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
     let (store, _dir) = store();
     let (a, b) = (AccountId::parse("team-a").unwrap(), AccountId::parse("team-b").unwrap());
     let id = InstallationId(1);
-    store.link(&a, &installation(1)).await.unwrap();
-    store.link(&b, &installation(1)).await.unwrap();
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    store.link(&b, &installation(1), &LinkPolicy::default()).await.unwrap();
 
     let delete = WritePlan::Delete { id };
     assert_eq!(store.apply_delivery("d", 100, &delete).await.unwrap(), Applied::Done);
@@ -85,7 +86,7 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
 async fn unlinking_removes_both_sides_of_the_link() {
     let (store, _dir) = store();
     let a = AccountId::parse("team-a").unwrap();
-    store.link(&a, &installation(1)).await.unwrap();
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
     assert!(exists(&store, keys::link_from_installation(InstallationId(1), &a)).await);
 
     assert!(store.unlink(&a, InstallationId(1)).await.unwrap());
@@ -127,7 +128,17 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         until: 1_030,
     };
     let id = InstallationId(1);
-    assert!(store.lease_mint(id, "scope", &lease, 1_600, 0).await.unwrap());
+    let team = AccountId::parse("team-a").unwrap();
+    store
+        .link(&team, &installation(1), &LinkPolicy::default())
+        .await
+        .unwrap();
+    let fence = TokenFence {
+        epoch: 0,
+        account: team.clone(),
+        link_version: store.get_link(&team, id).await.unwrap().unwrap().version,
+    };
+    assert!(store.lease_mint(id, "scope", &lease, 1_600, &fence).await.unwrap());
     let token = InstallationToken {
         token: SecretString::from("ghs_t"),
         expires_at: 2_000,
@@ -135,7 +146,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         repository_selection: "all".into(),
         repositories: None,
     };
-    assert!(store.store_minted(id, "scope", &lease, &token, 0).await.unwrap());
+    assert!(store.store_minted(id, "scope", &lease, &token, &fence).await.unwrap());
     let update = WritePlan::Upsert {
         installation: installation(1),
         invalidate_tokens: false,
@@ -143,17 +154,13 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
     };
     assert_eq!(store.apply_delivery("d", 1_000, &update).await.unwrap(), Applied::Done);
     store.put_connection(&connection("alice", 7)).await.unwrap();
-    store
-        .link(&AccountId::parse("team-a").unwrap(), &installation(1))
-        .await
-        .unwrap();
 
     // The state an hour after its expiry, the token an hour after its own.
     assert_eq!(store.purge_expired(4_600).await.unwrap(), 0);
     assert_eq!(store.purge_expired(4_601).await.unwrap(), 1);
     assert!(store.take_oauth_state("s").await.unwrap().is_none());
     assert_eq!(store.purge_expired(5_601).await.unwrap(), 1);
-    assert!(store.cached_token(id, "scope", 0).await.unwrap().is_none());
+    assert!(store.cached_token(id, "scope", &fence).await.unwrap().is_none());
     // The delivery after 30 days.
     assert_eq!(store.purge_expired(1_000 + 30 * 24 * 3600 + 1).await.unwrap(), 1);
     // Its id is new again: not a duplicate (the same read, so nothing newer).

@@ -4,20 +4,21 @@
 
 use async_trait::async_trait;
 
-use super::records::{LeaseField, MetaItem, SealedInstallationToken, TokenItem};
+use super::records::{LeaseField, LinkItem, MetaItem, SealedInstallationToken, TokenItem};
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
 use crate::store::keys::{self, Key};
 use crate::store::retention;
-use crate::store::{CachedToken, Lease, StoreResult, TokenCache, VendSnapshot};
+use crate::store::{CachedToken, Lease, StoreResult, TokenCache, TokenFence, VendSnapshot};
 
 impl EmbeddedStore {
-    /// A token that does not open is left out and marked unreadable.
-    fn cached_from_item(&self, key: &Key, item: TokenItem) -> StoreResult<CachedToken> {
+    /// A token minted under another link version is left out; one that
+    /// does not open is left out and marked unreadable.
+    fn cached_from_item(&self, key: &Key, item: TokenItem, link_version: &str) -> StoreResult<CachedToken> {
         let lease_until = item.lease.map(|l| l.until);
-        let Some(t) = item.token else {
+        let Some(t) = item.token.filter(|_| item.link_version == link_version) else {
             return Ok(CachedToken {
                 token: None,
                 lease_until,
@@ -59,19 +60,23 @@ impl TokenCache for EmbeddedStore {
         let token_key = keys::token(installation, scope_key);
         let in_txn = token_key.clone();
         // One read transaction: the three items as of one instant.
-        let (linked, record, cached) = self
+        let (link, record, cached) = self
             .read(move |r| {
                 Ok((
-                    r.exists(&link_key)?,
+                    r.get::<LinkItem>(&link_key)?,
                     r.get::<MetaItem>(&record_key)?,
                     r.get::<TokenItem>(&in_txn)?,
                 ))
             })
             .await?;
+        let link = link.as_ref().map(LinkItem::stored);
+        let version = link.as_ref().map(|l| l.version.clone()).unwrap_or_default();
         Ok(VendSnapshot {
-            linked,
+            link,
             installation: record.and_then(MetaItem::live),
-            cached: cached.map(|c| self.cached_from_item(&token_key, c)).transpose()?,
+            cached: cached
+                .map(|c| self.cached_from_item(&token_key, c, &version))
+                .transpose()?,
             // An invalidation deletes the tokens and their leases in its own
             // transaction: there is never an older epoch's token to skip.
             token_epoch: 0,
@@ -82,12 +87,13 @@ impl TokenCache for EmbeddedStore {
         &self,
         installation: InstallationId,
         scope_key: &str,
-        _epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<Option<CachedToken>> {
         let key = keys::token(installation, scope_key);
         let in_txn = key.clone();
         let item = self.read(move |r| r.get::<TokenItem>(&in_txn)).await?;
-        item.map(|i| self.cached_from_item(&key, i)).transpose()
+        item.map(|i| self.cached_from_item(&key, i, &fence.link_version))
+            .transpose()
     }
 
     async fn lease_mint(
@@ -96,14 +102,16 @@ impl TokenCache for EmbeddedStore {
         scope_key: &str,
         lease: &Lease,
         fresh_until: UnixTime,
-        _epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<bool> {
         let key = keys::token(installation, scope_key);
         let lease = lease.clone();
+        let link_version = fence.link_version.clone();
         self.write(move |w| {
             // Like the DynamoDB `UpdateItem`, this creates the item if absent.
             let mut item = w.get::<TokenItem>(&key)?.unwrap_or_default();
-            let stored_is_fresh = item.token.as_ref().is_some_and(|t| t.expires_at >= fresh_until);
+            let stored_is_fresh =
+                item.link_version == link_version && item.token.as_ref().is_some_and(|t| t.expires_at >= fresh_until);
             if !LeaseField::is_free(&item.lease, lease.now) || stored_is_fresh {
                 return Ok(false);
             }
@@ -123,7 +131,7 @@ impl TokenCache for EmbeddedStore {
         scope_key: &str,
         lease: &Lease,
         token: &InstallationToken,
-        _epoch: u64,
+        fence: &TokenFence,
     ) -> StoreResult<bool> {
         let key = keys::token(installation, scope_key);
         let sealed = SealedInstallationToken {
@@ -135,11 +143,18 @@ impl TokenCache for EmbeddedStore {
         };
         let owner = lease.owner.clone();
         let record = keys::installation(installation);
+        let link = keys::link_from_account(&fence.account, installation);
+        let link_version = fence.link_version.clone();
         self.write(move |w| {
             // Gone (dropped, or the installation deleted) or leased by
             // someone else since: nothing is written. A lease taken after
             // the deletion recreated the item: the tombstone refuses it.
             if MetaItem::is_tombstone(&w.get::<MetaItem>(&record)?) {
+                return Ok(false);
+            }
+            // Unlinked or its policy changed since the vend read it: the
+            // token could outlive the link.
+            if w.get::<LinkItem>(&link)?.is_none_or(|l| l.link_version != link_version) {
                 return Ok(false);
             }
             let Some(mut item) = w.get::<TokenItem>(&key)? else {
@@ -150,6 +165,7 @@ impl TokenCache for EmbeddedStore {
             }
             item.expire_at = Some(retention::removable_after(sealed.expires_at));
             item.token = Some(sealed);
+            item.link_version = link_version;
             item.lease = None;
             w.put(&key, &item).map(|()| true)
         })

@@ -69,12 +69,9 @@ impl Reader {
         get(&self.0.open_table(ITEMS).map_err(backend)?, key)
     }
 
+    #[cfg(test)]
     pub fn exists(&self, key: &Key) -> StoreResult<bool> {
-        let table = self.0.open_table(ITEMS).map_err(backend)?;
-        Ok(table
-            .get((key.pk.as_str(), key.sk.as_str()))
-            .map_err(backend)?
-            .is_some())
+        Ok(self.get::<serde::de::IgnoredAny>(key)?.is_some())
     }
 
     pub fn sort_keys(&self, pk: &str, sk_prefix: &str) -> StoreResult<Vec<String>> {

@@ -1,0 +1,173 @@
+//! Conformance scenarios: links' policies and versions, and tokens taken
+//! out of the cache for revocation.
+
+use super::*;
+
+fn policy(repos: &[&str], perms: &[(&str, &str)]) -> LinkPolicy {
+    LinkPolicy::new(
+        Some(repos.iter().map(|r| r.to_string()).collect()),
+        Some(perms.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()),
+    )
+    .unwrap()
+}
+
+/// A token of `team` under `scope` (its cache key starts with the team).
+async fn mint_for(store: &dyn Store, team: &AccountId, id: InstallationId, scope: &str, sha_seed: &str) -> String {
+    let fence = TokenFence {
+        epoch: epoch(store, id).await,
+        account: team.clone(),
+        link_version: store.get_link(team, id).await.unwrap().unwrap().version,
+    };
+    let key = format!("{team}#{scope}");
+    let owner = lease(sha_seed, 1000, 1030);
+    assert!(store.lease_mint(id, &key, &owner, 1600, &fence).await.unwrap());
+    let mut token = installation_token(5_000, None);
+    token.token = SecretString::from(format!("ghs_{sha_seed}"));
+    assert!(store.store_minted(id, &key, &owner, &token, &fence).await.unwrap());
+    broker::crypto::digest::token_sha256(&token.token)
+}
+
+pub(super) async fn a_links_policy_reads_back_wherever_the_link_is_read(store: &dyn Store) {
+    let (a, b, id) = (account("team-a"), account("team-b"), InstallationId(1));
+    let narrow = policy(&["API", "web"], &[("contents", "read")]);
+    store.link(&a, &installation(1), &narrow).await.unwrap();
+    store.link(&b, &installation(1), &LinkPolicy::default()).await.unwrap();
+
+    let listed = store.linked_installations(&a).await.unwrap();
+    assert_eq!(listed[0].policy, narrow);
+    assert_eq!(listed[0].policy.repositories.as_ref().unwrap().len(), 2);
+    let snapshot = store.vend_snapshot(&a, id, "any").await.unwrap();
+    assert_eq!(snapshot.link.as_ref().unwrap().policy, narrow);
+    assert_eq!(store.get_link(&a, id).await.unwrap().unwrap().policy, narrow);
+    let mut of_installation = store.links_of_installation(id).await.unwrap();
+    of_installation.sort_by(|x, y| x.0.as_str().cmp(y.0.as_str()));
+    assert_eq!(
+        of_installation
+            .iter()
+            .map(|(acct, link)| (acct.as_str(), link.policy.clone()))
+            .collect::<Vec<_>>(),
+        [("team-a", narrow.clone()), ("team-b", LinkPolicy::default())]
+    );
+    assert!(store.get_link(&account("team-c"), id).await.unwrap().is_none());
+}
+
+pub(super) async fn a_new_policy_hides_the_tokens_minted_under_the_old_one(store: &dyn Store) {
+    let (a, id) = (account("team-a"), InstallationId(1));
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    mint_for(store, &a, id, "s", "one").await;
+    let read = store.get_link(&a, id).await.unwrap().unwrap();
+    let narrow = policy(&["api"], &[("contents", "read")]);
+
+    assert!(store.set_policy(&a, id, &narrow, &read.version).await.unwrap());
+
+    let now = store.get_link(&a, id).await.unwrap().unwrap();
+    assert_eq!(now.policy, narrow);
+    assert_ne!(now.version, read.version);
+    let snapshot = store.vend_snapshot(&a, id, "team-a#s").await.unwrap();
+    assert!(
+        snapshot.cached.and_then(|c| c.token).is_none(),
+        "minted under the old policy"
+    );
+    assert!(
+        !store
+            .set_policy(&a, id, &LinkPolicy::default(), &read.version)
+            .await
+            .unwrap(),
+        "a change from a version no longer current does not land"
+    );
+    assert!(
+        !store.set_policy(&account("team-z"), id, &narrow, "").await.unwrap(),
+        "no link"
+    );
+    // A relink is a new version too.
+    mint_for(store, &a, id, "s", "two").await;
+    store.link(&a, &installation(1), &narrow).await.unwrap();
+    let snapshot = store.vend_snapshot(&a, id, "team-a#s").await.unwrap();
+    assert!(snapshot.cached.and_then(|c| c.token).is_none());
+}
+
+pub(super) async fn a_mint_is_not_recorded_once_its_link_is_gone_or_changed(store: &dyn Store) {
+    let (a, id) = (account("team-a"), InstallationId(1));
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    let fence = fence(store, id, 0).await;
+    let unlinked = lease("u", 1000, 1030);
+    assert!(store.lease_mint(id, "team-a#s", &unlinked, 1600, &fence).await.unwrap());
+    store.unlink(&a, id).await.unwrap();
+
+    let kept = store
+        .store_minted(id, "team-a#s", &unlinked, &installation_token(5_000, None), &fence)
+        .await
+        .unwrap();
+
+    assert!(!kept, "the link went away during the mint");
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    let relinked = lease("r", 1000, 1030);
+    assert!(store.lease_mint(id, "team-a#t", &relinked, 1600, &fence).await.unwrap());
+    assert!(
+        !store
+            .store_minted(id, "team-a#t", &relinked, &installation_token(5_000, None), &fence)
+            .await
+            .unwrap(),
+        "a relink is not the link the mint began under"
+    );
+}
+
+pub(super) async fn taking_an_accounts_tokens_moves_only_them_to_pending_revocation(store: &dyn Store) {
+    let (a, b, id) = (account("team-a"), account("team-b"), InstallationId(1));
+    // team-ab's keys start like team-a's: the prefix must not reach them.
+    let ab = account("team-ab");
+    for team in [&a, &b, &ab] {
+        store
+            .link(team, &installation(1), &LinkPolicy::default())
+            .await
+            .unwrap();
+    }
+    let a1 = mint_for(store, &a, id, "s1", "a1").await;
+    let a2 = mint_for(store, &a, id, "s2", "a2").await;
+    mint_for(store, &b, id, "s1", "b1").await;
+    mint_for(store, &ab, id, "s1", "ab1").await;
+
+    let pending = store.take_tokens(id, Some(&a)).await.unwrap();
+
+    let mut shas: Vec<&str> = pending.iter().map(|p| p.token_sha256.as_str()).collect();
+    shas.sort();
+    let mut expected = vec![a1.as_str(), a2.as_str()];
+    expected.sort();
+    assert_eq!(shas, expected);
+    assert!(pending
+        .iter()
+        .all(|p| p.account.as_ref() == Some(&a) && p.expires_at == 5_000));
+    assert!(pending.iter().any(|p| p.token.expose_secret() == "ghs_a1"));
+    for scope in ["team-a#s1", "team-a#s2"] {
+        let snapshot = store.vend_snapshot(&a, id, scope).await.unwrap();
+        assert!(
+            snapshot.cached.and_then(|c| c.token).is_none(),
+            "{scope} is not vendable"
+        );
+    }
+    for (team, scope) in [(&b, "team-b#s1"), (&ab, "team-ab#s1")] {
+        let snapshot = store.vend_snapshot(team, id, scope).await.unwrap();
+        assert!(snapshot.cached.and_then(|c| c.token).is_some(), "{scope} is kept");
+    }
+    // Still pending until GitHub confirms; then forgotten.
+    assert_eq!(store.take_tokens(id, Some(&b)).await.unwrap().len(), 3);
+    for p in store.take_tokens(id, None).await.unwrap() {
+        store.revocation_done(id, &p.token_sha256).await.unwrap();
+    }
+    assert!(store.take_tokens(id, None).await.unwrap().is_empty());
+}
+
+pub(super) async fn a_deleted_installations_tokens_await_revocation(store: &dyn Store) {
+    let (a, id) = (account("team-a"), InstallationId(1));
+    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    let sha = mint_for(store, &a, id, "s", "doomed").await;
+
+    deliver(store, WritePlan::Delete { id }).await;
+
+    let pending = store.take_tokens(id, None).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.token_sha256.as_str()).collect::<Vec<_>>(),
+        [sha.as_str()]
+    );
+    assert_eq!(pending[0].token.expose_secret(), "ghs_doomed");
+}
