@@ -39,7 +39,7 @@ async fn container_behind(app: &TestApp, proxy: &DynamoProxy) -> Container {
 }
 
 #[tokio::test]
-async fn a_vend_served_from_the_token_cache_is_one_dynamodb_read_and_no_github_call() {
+async fn a_vend_served_from_the_token_cache_is_one_dynamodb_read_its_audit_record_and_no_github_call() {
     let World { app, installation } = world().await;
     let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
     let container = container_behind(&app, &proxy).await;
@@ -55,11 +55,20 @@ async fn a_vend_served_from_the_token_cache_is_one_dynamodb_read_and_no_github_c
     assert_eq!(cached.status, 200, "{:?}", cached.body);
     assert_eq!(cached.body["token"], minted.body["token"]);
     let counts = proxy.counts();
-    assert_eq!(counts.values().sum::<u64>(), 1, "one DynamoDB request: {counts:?}");
+    assert_eq!(
+        counts.values().sum::<u64>(),
+        2,
+        "one read and the audit record: {counts:?}"
+    );
     let reads = ["GetItem", "BatchGetItem", "TransactGetItems", "Query"];
     assert!(
         reads.iter().any(|op| counts.get(*op) == Some(&1)),
-        "and it is a read: {counts:?}"
+        "one of them a read: {counts:?}"
+    );
+    assert_eq!(
+        counts.get("PutItem"),
+        Some(&1),
+        "the other the audit record: {counts:?}"
     );
     assert_eq!(app.sim.count(Counter::Requests), github_before, "no GitHub call");
 }

@@ -36,7 +36,7 @@ fn check_authorizer(req: &ApiRequest, event: Option<&Value>) {
     let authorizer = &event["requestContext"]["authorizer"];
     match &req.auth {
         // Only API Gateway's IAM authorizer may make a caller internal.
-        Authorizer::Iam => assert!(authorizer["iam"].is_object(), "IAM without iam: {event}"),
+        Authorizer::Iam { .. } => assert!(authorizer["iam"].is_object(), "IAM without iam: {event}"),
         Authorizer::Jwt(claims) => {
             assert!(authorizer["jwt"].is_object(), "JWT without jwt: {event}");
             let _ = Caller::from_claims(claims, "accounts");

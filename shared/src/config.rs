@@ -52,6 +52,8 @@ pub struct Config {
     /// Who may link an installation to a team: `LINK_POLICY`, `admin`
     /// (default) or `access`.
     pub link_authority: LinkAuthority,
+    /// How long audit records are kept: `AUDIT_RETENTION_DAYS`, default 90.
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,14 @@ impl Config {
                 None => LinkAuthority::Admin,
                 Some(v) => LinkAuthority::parse(&v)
                     .ok_or_else(|| ConfigError("LINK_POLICY must be \"admin\" or \"access\"".into()))?,
+            },
+            audit_retention_days: match get("AUDIT_RETENTION_DAYS") {
+                None => 90,
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| (1..=3650).contains(d))
+                    .ok_or_else(|| ConfigError("AUDIT_RETENTION_DAYS must be a number of days, 1 to 3650".into()))?,
             },
         })
     }

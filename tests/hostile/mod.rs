@@ -289,10 +289,21 @@ fn table_change(
     burns: Option<&str>,
 ) -> Option<String> {
     let burnt = burns.map(|s| format!("STATE#{s}|STATE"));
+    // A refused attempt leaves its audit record, and nothing else: a new
+    // record must say `refused`, and no old one may change.
+    let audit = |k: &String| k.starts_with("AUDIT#") && !before.contains_key(k);
+    let granted: Vec<&String> = after
+        .iter()
+        .filter(|(k, item)| audit(k) && !item.contains(r#""outcome": "S(\"refused\")""#))
+        .map(|(k, _)| k)
+        .collect();
+    if !granted.is_empty() {
+        return Some(format!("audited as not refused: {granted:?}"));
+    }
     let changed: Vec<&String> = before
         .keys()
         .chain(after.keys())
-        .filter(|k| before.get(*k) != after.get(*k) && Some(*k) != burnt.as_ref())
+        .filter(|k| before.get(*k) != after.get(*k) && Some(*k) != burnt.as_ref() && !audit(k))
         .collect();
     if !changed.is_empty() {
         return Some(format!("table changed: {changed:?}"));

@@ -68,9 +68,7 @@ async fn an_unlink_racing_a_storm_of_vends_leaves_no_token_the_account_received_
         }));
         let unlink = async {
             tokio::time::sleep(Duration::from_millis(30 + 20 * round as u64)).await;
-            vending[(round as usize) % PROCESSES]
-                .frontend(&alice, "DELETE", &link_path)
-                .await
+            vending[round % PROCESSES].frontend(&alice, "DELETE", &link_path).await
         };
         let (answers, unlinked) = futures::join!(vends, unlink);
         assert_eq!(unlinked.status, 200, "{:?}", unlinked.body);

@@ -12,7 +12,7 @@ pub(super) async fn nothing_secret_is_kept_in_plaintext(subject: &Subject) {
     let refreshed = user_tokens();
     assert!(store.complete_refresh(&user("alice"), v, &refreshed).await.unwrap());
     store
-        .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+        .link(&account("team-a"), &installation(1), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     let token = mint(store, 1, "s", 5_000).await;

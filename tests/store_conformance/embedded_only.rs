@@ -15,7 +15,10 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         let store = EmbeddedStore::open(&path, key.clone()).unwrap();
         store.put_oauth_state(&state).await.unwrap();
         store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
-        store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+        store
+            .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+            .await
+            .unwrap();
         deliver(&store, upsert(installation(2))).await;
         deliver(&store, WritePlan::Delete { id: InstallationId(2) }).await;
         let renamed = upsert(renamed("org-1"));
@@ -66,7 +69,7 @@ async fn the_embedded_store_does_not_open_tokens_sealed_under_another_key() {
             .await
             .unwrap();
         store
-            .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+            .link(&account("team-a"), &installation(1), &LinkPolicy::default(), &audit())
             .await
             .unwrap();
         mint(&store, 1, "s", 5_000).await;

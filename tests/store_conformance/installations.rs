@@ -31,7 +31,7 @@ pub(super) async fn a_read_older_than_the_one_applied_keeps_the_record_and_still
         Applied::Done
     );
     store
-        .link(&account("team-a"), &suspended, &LinkPolicy::default())
+        .link(&account("team-a"), &suspended, &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     let token = mint(store, 1, "s", 5_000).await;
@@ -83,7 +83,7 @@ pub(super) async fn a_link_writes_only_what_the_record_lacks(store: &dyn Store) 
     // The linking user's view, older than the webhook's: still active.
     assert_eq!(
         store
-            .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+            .link(&account("team-a"), &installation(1), &LinkPolicy::default(), &audit())
             .await
             .unwrap(),
         Upsert::Written
@@ -94,7 +94,7 @@ pub(super) async fn a_link_writes_only_what_the_record_lacks(store: &dyn Store) 
     // With no record yet, the link's view is what there is; any webhook's
     // read replaces it.
     store
-        .link(&account("team-a"), &installation(2), &LinkPolicy::default())
+        .link(&account("team-a"), &installation(2), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     assert_eq!(
@@ -113,7 +113,7 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     let (a, b, c) = (account("team-a"), account("team-b"), account("team-c"));
     for (team, id) in [(&a, 1), (&b, 1), (&a, 2)] {
         store
-            .link(team, &installation(id), &LinkPolicy::default())
+            .link(team, &installation(id), &LinkPolicy::default(), &audit())
             .await
             .unwrap();
     }
@@ -127,7 +127,10 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
     assert_eq!(store.get_installation(id).await.unwrap(), None);
     assert_eq!(deliver(store, upsert(installation(1))).await, Applied::Gone);
     assert_eq!(
-        store.link(&c, &installation(1), &LinkPolicy::default()).await.unwrap(),
+        store
+            .link(&c, &installation(1), &LinkPolicy::default(), &audit())
+            .await
+            .unwrap(),
         Upsert::Gone
     );
     assert_eq!(store.get_installation(id).await.unwrap(), None, "still a tombstone");
@@ -140,7 +143,7 @@ pub(super) async fn a_deleted_installation_is_gone_with_its_links_and_tokens(sto
             .unwrap(),
         []
     );
-    assert!(!store.unlink(&a, id).await.unwrap(), "no link left to remove");
+    assert!(!store.unlink(&a, id, &audit()).await.unwrap(), "no link left to remove");
     for scope in ["s1", "s2"] {
         assert!(store
             .cached_token(id, scope, &fence(store, id, 0).await)
@@ -161,11 +164,17 @@ pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dy
     let a = account("team-a");
 
     assert_eq!(
-        store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap(),
+        store
+            .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+            .await
+            .unwrap(),
         Upsert::Written
     );
     assert_eq!(
-        store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap(),
+        store
+            .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+            .await
+            .unwrap(),
         Upsert::Written
     );
 
@@ -187,7 +196,7 @@ pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dy
     // A relink keeps the record: webhooks, not links, bring it up to date.
     assert_eq!(
         store
-            .link(&a, &renamed("renamed"), &LinkPolicy::default())
+            .link(&a, &renamed("renamed"), &LinkPolicy::default(), &audit())
             .await
             .unwrap(),
         Upsert::Written
@@ -200,11 +209,14 @@ pub(super) async fn linking_is_idempotent_and_stores_the_installation(store: &dy
 
 pub(super) async fn unlink_says_whether_it_removed_a_link(store: &dyn Store) {
     let (a, id) = (account("team-a"), InstallationId(1));
-    assert!(!store.unlink(&a, id).await.unwrap());
-    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    assert!(!store.unlink(&a, id, &audit()).await.unwrap());
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
 
-    assert!(store.unlink(&a, id).await.unwrap());
-    assert!(!store.unlink(&a, id).await.unwrap());
+    assert!(store.unlink(&a, id, &audit()).await.unwrap());
+    assert!(!store.unlink(&a, id, &audit()).await.unwrap());
 
     assert!(store.linked_installations(&a).await.unwrap().is_empty());
     assert!(!store.vend_snapshot(&a, id, "s").await.unwrap().linked());
@@ -217,9 +229,15 @@ pub(super) async fn unlink_says_whether_it_removed_a_link(store: &dyn Store) {
 pub(super) async fn linked_installations_lists_an_accounts_installations_by_id(store: &dyn Store) {
     let (a, b) = (account("team-a"), account("team-b"));
     for id in [30, 4, 100] {
-        store.link(&a, &installation(id), &LinkPolicy::default()).await.unwrap();
+        store
+            .link(&a, &installation(id), &LinkPolicy::default(), &audit())
+            .await
+            .unwrap();
     }
-    store.link(&b, &installation(4), &LinkPolicy::default()).await.unwrap();
+    store
+        .link(&b, &installation(4), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
     deliver(store, upsert(installation(7))).await;
 
     assert_eq!(ids(&store.linked_installations(&a).await.unwrap()), [4, 30, 100]);
@@ -239,7 +257,7 @@ pub(super) async fn links_among_finds_which_of_the_accounts_link_which_installat
     );
     for (team, id) in [(&a, 1), (&a, 2), (&b, 2), (&c, 3)] {
         store
-            .link(team, &installation(id), &LinkPolicy::default())
+            .link(team, &installation(id), &LinkPolicy::default(), &audit())
             .await
             .unwrap();
     }

@@ -172,6 +172,8 @@ conformance! {
         a_mint_is_not_recorded_once_its_link_is_gone_or_changed,
         taking_an_accounts_tokens_moves_only_them_to_pending_revocation,
         a_deleted_installations_tokens_await_revocation,
+        a_writes_audit_record_lands_with_it_or_not_at_all,
+        the_audit_trail_pages_and_filters_newest_first,
     ],
     subject: [nothing_secret_is_kept_in_plaintext],
 }

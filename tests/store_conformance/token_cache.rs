@@ -6,7 +6,10 @@ pub(super) async fn vend_snapshot_sees_the_link_the_installation_and_the_token_i
     let (a, id) = (account("team-a"), InstallationId(1));
     let empty = store.vend_snapshot(&a, id, "s").await.unwrap();
     assert!(!empty.linked() && empty.installation.is_none() && empty.cached.is_none());
-    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
     let token = mint(store, 1, "s", 5_000).await;
 
     let snapshot = store.vend_snapshot(&a, id, "s").await.unwrap();
@@ -29,7 +32,7 @@ pub(super) async fn vend_snapshot_sees_the_link_the_installation_and_the_token_i
 pub(super) async fn a_mint_lease_is_refused_while_another_runs_or_a_fresh_token_is_stored(store: &dyn Store) {
     let id = InstallationId(1);
     store
-        .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+        .link(&account("team-a"), &installation(1), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     let first = lease("a", 1000, 1030);
@@ -63,13 +66,14 @@ pub(super) async fn a_mint_lease_is_refused_while_another_runs_or_a_fresh_token_
             "s",
             &other,
             &installation_token(5_000, None),
-            &fence(store, id, 0).await
+            &fence(store, id, 0).await,
+            &audit()
         )
         .await
         .unwrap());
     let token = installation_token(5_000, repositories());
     assert!(store
-        .store_minted(id, "s", &first, &token, &fence(store, id, 0).await)
+        .store_minted(id, "s", &first, &token, &fence(store, id, 0).await, &audit())
         .await
         .unwrap());
     let stored = store
@@ -106,7 +110,7 @@ pub(super) async fn a_mint_lease_is_refused_while_another_runs_or_a_fresh_token_
     );
     let next = installation_token(8_600, None);
     assert!(store
-        .store_minted(id, "s", &third, &next, &fence(store, id, 0).await)
+        .store_minted(id, "s", &third, &next, &fence(store, id, 0).await, &audit())
         .await
         .unwrap());
     assert_same_installation_token(
@@ -125,7 +129,7 @@ pub(super) async fn a_mint_lease_is_refused_while_another_runs_or_a_fresh_token_
 pub(super) async fn a_mint_lease_that_ran_out_can_be_taken_and_its_old_holder_stores_nothing(store: &dyn Store) {
     let id = InstallationId(1);
     store
-        .link(&account("team-a"), &installation(1), &LinkPolicy::default())
+        .link(&account("team-a"), &installation(1), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     let (first, second) = (lease("a", 1000, 1030), lease("b", 1031, 1061));
@@ -145,13 +149,14 @@ pub(super) async fn a_mint_lease_that_ran_out_can_be_taken_and_its_old_holder_st
             "s",
             &first,
             &installation_token(5_000, None),
-            &fence(store, id, 0).await
+            &fence(store, id, 0).await,
+            &audit()
         )
         .await
         .unwrap());
     let token = installation_token(5_001, None);
     assert!(store
-        .store_minted(id, "s", &second, &token, &fence(store, id, 0).await)
+        .store_minted(id, "s", &second, &token, &fence(store, id, 0).await, &audit())
         .await
         .unwrap());
     assert_same_installation_token(
@@ -201,8 +206,14 @@ pub(super) async fn only_the_owner_releases_a_mint_lease(store: &dyn Store) {
 
 pub(super) async fn invalidating_tokens_hides_every_scope_of_that_installation_only(store: &dyn Store) {
     let a = account("team-a");
-    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
-    store.link(&a, &installation(2), &LinkPolicy::default()).await.unwrap();
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
+    store
+        .link(&a, &installation(2), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
     for (id, scope) in [(1, "s1"), (1, "s2"), (2, "s1")] {
         mint(store, id, scope, 5_000).await;
     }
@@ -250,7 +261,8 @@ pub(super) async fn invalidating_tokens_hides_every_scope_of_that_installation_o
                 "s3",
                 &in_flight,
                 &late,
-                &fence(store, InstallationId(1), 0).await
+                &fence(store, InstallationId(1), 0).await,
+                &audit()
             )
             .await
             .unwrap(),
@@ -275,7 +287,8 @@ pub(super) async fn invalidating_tokens_hides_every_scope_of_that_installation_o
             "s1",
             &fresh,
             &next,
-            &fence(store, InstallationId(1), epoch).await
+            &fence(store, InstallationId(1), epoch).await,
+            &audit()
         )
         .await
         .unwrap());
@@ -287,7 +300,10 @@ pub(super) async fn invalidating_tokens_hides_every_scope_of_that_installation_o
 
 pub(super) async fn an_update_that_does_not_invalidate_keeps_the_cached_tokens(store: &dyn Store) {
     let a = account("team-a");
-    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
     let token = mint(store, 1, "s", 5_000).await;
     let mut suspended = installation(1);
     suspended.status = InstallationStatus::Suspended;
@@ -295,7 +311,7 @@ pub(super) async fn an_update_that_does_not_invalidate_keeps_the_cached_tokens(s
     // Linking writes the record again: that must not bring back tokens an
     // invalidation hid, nor hide current ones.
     store
-        .link(&account("team-b"), &installation(1), &LinkPolicy::default())
+        .link(&account("team-b"), &installation(1), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
 
@@ -305,7 +321,7 @@ pub(super) async fn an_update_that_does_not_invalidate_keeps_the_cached_tokens(s
     let invalidate = read_at(installation(1), next_read(), true);
     deliver(store, invalidate).await;
     store
-        .link(&account("team-c"), &installation(1), &LinkPolicy::default())
+        .link(&account("team-c"), &installation(1), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     let snapshot = store.vend_snapshot(&a, InstallationId(1), "s").await.unwrap();
@@ -335,6 +351,7 @@ pub(super) async fn a_token_minted_under_a_lease_taken_after_the_installation_wa
             &late,
             &installation_token(5_000, None),
             &fence(store, id, 0).await,
+            &audit(),
         )
         .await
         .unwrap();

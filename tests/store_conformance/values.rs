@@ -115,7 +115,10 @@ pub(super) async fn mint(store: &dyn Store, id: u64, scope: &str, expires_at: i6
     let fence = fence(store, id, epoch(store, id).await).await;
     assert!(store.lease_mint(id, scope, &owner, 1600, &fence).await.unwrap());
     let token = installation_token(expires_at, repositories());
-    assert!(store.store_minted(id, scope, &owner, &token, &fence).await.unwrap());
+    assert!(store
+        .store_minted(id, scope, &owner, &token, &fence, &audit())
+        .await
+        .unwrap());
     token
 }
 
@@ -180,4 +183,10 @@ pub(super) fn renamed(login: &str) -> Installation {
         account_login: login.into(),
         ..installation(1)
     }
+}
+
+/// An audit record to write with a store write.
+pub(super) fn audit() -> broker::domain::audit::AuditRecord {
+    broker::domain::audit::AuditRecord::new(1_000_000, 90, "conformance", broker::domain::audit::AuditAction::Link)
+        .account(&account("team-a"))
 }

@@ -15,7 +15,10 @@ pub enum Auth {
     Iam,
 }
 
+/// `path` may carry a query (`/a?b=c`): API Gateway hands it over as
+/// `rawQueryString`, apart from `rawPath`.
 pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>, auth: &Auth) -> Value {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let mut context = json!({
         "accountId": "123456789012",
         "apiId": "a1b2c3d4e5",
@@ -63,7 +66,7 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": header_map,
         "requestContext": context,
         "isBase64Encoded": false

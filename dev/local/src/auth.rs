@@ -73,7 +73,13 @@ impl LocalAuth {
             // Constant time, like everything else that compares secrets here.
             let same = token.len() == expected.len()
                 && token.bytes().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-            return if same { Authorizer::Iam } else { Authorizer::None };
+            return if same {
+                Authorizer::Iam {
+                    principal: "local-internal-key".to_owned(),
+                }
+            } else {
+                Authorizer::None
+            };
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&["broker-local"]);
@@ -121,7 +127,9 @@ mod tests {
         );
         assert_eq!(
             auth.authorize(Some(&format!("Bearer {}", auth.internal_key()))),
-            Authorizer::Iam
+            Authorizer::Iam {
+                principal: "local-internal-key".to_owned()
+            }
         );
     }
 }

@@ -105,6 +105,7 @@ async fn broker_route(State(runner): State<Arc<Runner>>, request: Request) -> Re
     let request = ApiRequest {
         method: parts.method,
         path,
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts.headers,
         body,
         auth,

@@ -227,6 +227,26 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     }
     walk.shot("tokens-vended").await;
 
+    // Narrow team-b's link to contents:read: its next token says so, and
+    // the audit trail shows the change and the vends.
+    let policy = "div[data-team=\"team-b\"] div[data-policy=\"octo-org\"]";
+    walk.find(&format!("{policy} input[name=\"permissions\"]"))
+        .await
+        .send_keys("contents:read")
+        .await
+        .unwrap();
+    walk.click(&format!("{policy} button[data-set-policy=\"octo-org\"]"))
+        .await;
+    walk.text_contains(&format!("{policy} .policy"), "contents:read").await;
+    walk.click("div[data-team=\"team-b\"] button[data-vend=\"octo-org\"]")
+        .await;
+    walk.text_contains("div[data-team=\"team-b\"] .token", "contents:read")
+        .await;
+    walk.text_contains("div[data-audit=\"team-b\"]", "policy").await;
+    walk.text_contains("div[data-audit=\"team-b\"]", "installation_token")
+        .await;
+    walk.shot("policy-and-audit-trail").await;
+
     // Uninstall the app from the organisation on (simulated) GitHub.
     let installation = walk
         .find(org_row)

@@ -20,7 +20,16 @@ impl ApiRequest {
     /// not decode is refused rather than read as empty.
     pub fn from_lambda(event: ApiGatewayV2httpRequest) -> Result<Self, Error> {
         let auth = match &event.request_context.authorizer {
-            Some(a) if a.iam.is_some() => Authorizer::Iam,
+            Some(a) if a.iam.is_some() => {
+                let iam = a.iam.as_ref().expect("checked");
+                let principal = iam
+                    .user_arn
+                    .clone()
+                    .or_else(|| iam.caller_id.clone())
+                    .or_else(|| iam.account_id.clone())
+                    .unwrap_or_else(|| "iam".to_owned());
+                Authorizer::Iam { principal }
+            }
             Some(a) => match &a.jwt {
                 Some(jwt) => Authorizer::Jwt(jwt.claims.clone()),
                 None => Authorizer::None,
@@ -45,6 +54,7 @@ impl ApiRequest {
             headers: event.headers,
             body,
             auth,
+            query: event.raw_query_string.unwrap_or_default(),
         })
     }
 }

@@ -86,7 +86,7 @@ impl Service {
         let response = match route.handler {
             router::Handler::Jwt(handler) => handler(app, &self.caller(req)?, &call).await?,
             router::Handler::Iam(handler) => {
-                if !matches!(req.auth, Authorizer::Iam) {
+                if !matches!(req.auth, Authorizer::Iam { .. }) {
                     return Err(Error::forbidden(
                         "iam_required",
                         "internal routes need IAM authorization",

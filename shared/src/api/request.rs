@@ -14,8 +14,11 @@ pub enum Authorizer {
     None,
     /// Claims of a JWT the authorizer verified.
     Jwt(HashMap<String, String>),
-    /// A SigV4-signed request IAM authorized.
-    Iam,
+    /// A SigV4-signed request IAM authorized, and who signed it (the
+    /// caller's ARN as API Gateway reports it): the audit trail's caller.
+    Iam {
+        principal: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub auth: Authorizer,
+    /// The raw query string, without `?` (empty: none).
+    pub query: String,
 }
 
 /// Frontend and internal bodies are small; anything larger is refused unread.
@@ -94,6 +99,7 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from(body.to_owned()),
             auth: Authorizer::None,
+            query: String::new(),
         }
     }
 

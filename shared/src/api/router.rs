@@ -68,6 +68,28 @@ impl Call<'_> {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         self.req.json()
     }
+
+    /// Who signed an IAM route's request (checked before the handler
+    /// runs): the audit trail's caller.
+    pub fn principal(&self) -> &str {
+        match &self.req.auth {
+            super::Authorizer::Iam { principal } => principal,
+            _ => "",
+        }
+    }
+
+    /// A query parameter, decoded; one given twice is refused.
+    pub fn query(&self, name: &str) -> Result<Option<String>> {
+        let mut found = url::form_urlencoded::parse(self.req.query.as_bytes()).filter(|(k, _)| k == name);
+        let first = found.next().map(|(_, v)| v.into_owned());
+        if found.next().is_some() {
+            return Err(Error::bad_request(
+                "invalid_query",
+                format!("{name} is given more than once"),
+            ));
+        }
+        Ok(first)
+    }
 }
 
 /// A route's handler, by who must be calling.

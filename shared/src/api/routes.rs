@@ -22,7 +22,7 @@ pub static OAUTH_ROUTES: [RouteSpec; 2] = [
     route(Method::POST, "/github/oauth/callback", Handler::Jwt(oauth::callback)),
 ];
 
-pub static TOKEN_VENDING_ROUTES: [RouteSpec; 13] = [
+pub static TOKEN_VENDING_ROUTES: [RouteSpec; 14] = [
     route(Method::GET, "/github/user", Handler::Jwt(user::status)),
     route(Method::DELETE, "/github/user", Handler::Jwt(user::disconnect)),
     route(Method::GET, "/github/installations", Handler::Jwt(user::reachable)),
@@ -30,6 +30,11 @@ pub static TOKEN_VENDING_ROUTES: [RouteSpec; 13] = [
         Method::GET,
         "/accounts/{account_id}/installations",
         Handler::Jwt(user::account_installations),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/audit",
+        Handler::Jwt(user::audit_trail),
     ),
     route(
         Method::PUT,

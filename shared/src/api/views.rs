@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
+use crate::domain::audit::{AuditAction, AuditOutcome, AuditRecord, AuditScope};
 use crate::domain::tokens::{InstallationToken, RepositoryRef, UserTokens};
 use crate::domain::{AccountId, Installation, InstallationId, InstallationStatus, LinkPolicy, UnixTime};
 use crate::github::repos::Commit;
@@ -298,4 +299,53 @@ impl From<Committed> for CommittedView {
             attempts: c.attempts,
         }
     }
+}
+
+/// An RFC 3339 timestamp with milliseconds (`2026-12-03T12:00:00.123Z`).
+pub fn rfc3339_ms(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .ok()
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// One audit record as `GET /accounts/{account_id}/audit` shows it.
+#[derive(Debug, Serialize)]
+pub struct AuditRecordView {
+    pub time: String,
+    pub account_id: Option<AccountId>,
+    pub caller: String,
+    pub action: AuditAction,
+    pub installation_id: Option<InstallationId>,
+    pub scope_asked: Option<AuditScope>,
+    pub scope_granted: Option<AuditScope>,
+    pub outcome: AuditOutcome,
+    pub error_code: Option<String>,
+    pub token_sha256: Option<String>,
+    pub token_expires_at: Option<String>,
+}
+
+impl From<AuditRecord> for AuditRecordView {
+    fn from(r: AuditRecord) -> Self {
+        Self {
+            time: rfc3339_ms(r.time_ms),
+            account_id: r.account_id,
+            caller: r.caller,
+            action: r.action,
+            installation_id: r.installation_id,
+            scope_asked: r.scope_asked,
+            scope_granted: r.scope_granted,
+            outcome: r.outcome,
+            error_code: r.error_code,
+            token_sha256: r.token_sha256,
+            token_expires_at: r.token_expires_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditTrailView {
+    pub records: Vec<AuditRecordView>,
+    /// `null`: no more. Otherwise pass it back as `cursor` for the next page.
+    pub cursor: Option<String>,
 }

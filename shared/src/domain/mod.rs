@@ -1,6 +1,7 @@
 //! The broker's values and rules. Nothing here performs I/O or knows about
 //! Lambda, DynamoDB or HTTP: the services feed it data and act on its answers.
 
+pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod events;

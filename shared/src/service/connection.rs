@@ -61,6 +61,21 @@ pub(crate) fn refresh_lease(app: &App) -> i64 {
     worst.as_secs_f64().ceil() as i64
 }
 
+/// The user's token for a platform backend (`caller`), with its audit
+/// record in the user's own trail: a user token belongs to a user, not to
+/// an account.
+pub async fn user_token(app: &App, caller: &str, user: &UserId) -> Result<(Connection, UserTokens)> {
+    let record = super::audit::record(app, caller, crate::domain::audit::AuditAction::UserToken).user(user);
+    match fresh_tokens(app, user).await {
+        Ok((connection, tokens)) => {
+            let sha = crate::crypto::digest::token_sha256(&tokens.access_token);
+            super::audit::write_required(app, record.token(sha, tokens.access_expires_at)).await?;
+            Ok((connection, tokens))
+        }
+        Err(e) => super::audit::refused(app, record, e).await,
+    }
+}
+
 /// The user's tokens with at least the refresh margin of life left.
 pub async fn fresh_tokens(app: &App, user: &UserId) -> Result<(Connection, UserTokens)> {
     let lease_seconds = refresh_lease(app);

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use secrecy::SecretString;
 
 use super::connection::{fresh_tokens, user_token_error};
-use super::revocation;
+use super::{audit, revocation};
+use crate::domain::audit::{AuditAction, AuditRecord};
 use crate::domain::policy::LinkAuthority;
 use crate::domain::{policy, AccountId, Caller, GitHubUserId, Installation, InstallationId, LinkPolicy};
 use crate::error::{Error, Result};
@@ -72,7 +73,24 @@ pub async fn link(
     id: InstallationId,
     order: PolicyOrder<'_>,
 ) -> Result<LinkedInstallation> {
-    // Membership first: it costs nothing and spares GitHub a call.
+    let (connection, tokens) = match before_github(app, caller, account, id, order).await {
+        Ok(found) => found,
+        Err(e) => return audit::refused(app, link_record(app, caller, account, id, order), e).await,
+    };
+    let github_user = connection.github_user_id;
+    link_confirmed(app, caller, account, id, (github_user, &tokens.access_token), order).await
+}
+
+/// What a link request needs before GitHub is asked: membership first (it
+/// costs nothing and spares GitHub a call), the link itself for a policy
+/// change, and the caller's own GitHub token.
+async fn before_github(
+    app: &App,
+    caller: &Caller,
+    account: &AccountId,
+    id: InstallationId,
+    order: PolicyOrder<'_>,
+) -> Result<(crate::store::Connection, crate::domain::tokens::UserTokens)> {
     policy::require_member(caller, account)?;
     if let PolicyOrder::Change(_) = order {
         if app.store.get_link(account, id).await?.is_none() {
@@ -82,9 +100,28 @@ pub async fn link(
             ));
         }
     }
-    let (connection, tokens) = fresh_tokens(app, &caller.user).await?;
-    let github_user = connection.github_user_id;
-    link_confirmed(app, caller, account, id, (github_user, &tokens.access_token), order).await
+    fresh_tokens(app, &caller.user).await
+}
+
+/// The audit record of a link request (a policy change is `policy`).
+fn link_record(
+    app: &App,
+    caller: &Caller,
+    account: &AccountId,
+    id: InstallationId,
+    order: PolicyOrder<'_>,
+) -> AuditRecord {
+    let action = match order {
+        PolicyOrder::Change(_) => AuditAction::Policy,
+        PolicyOrder::Set(_) | PolicyOrder::Keep => AuditAction::Link,
+    };
+    let record = audit::record(app, caller.user.as_str(), action)
+        .account(account)
+        .installation(id);
+    match order {
+        PolicyOrder::Set(policy) | PolicyOrder::Change(policy) => record.asked(policy.into()),
+        PolicyOrder::Keep => record,
+    }
 }
 
 /// Links `id` to `account` once the user's own token shows the installation
@@ -93,6 +130,22 @@ pub async fn link(
 /// linking paths share, and a policy change too.
 pub(crate) async fn link_confirmed(
     app: &App,
+    caller: &Caller,
+    account: &AccountId,
+    id: InstallationId,
+    (github_user, user_token): (GitHubUserId, &SecretString),
+    order: PolicyOrder<'_>,
+) -> Result<LinkedInstallation> {
+    let record = link_record(app, caller, account, id, order);
+    match link_recorded(app, &record, caller, account, id, (github_user, user_token), order).await {
+        Ok(linked) => Ok(linked),
+        Err(e) => audit::refused(app, record, e).await,
+    }
+}
+
+async fn link_recorded(
+    app: &App,
+    record: &AuditRecord,
     caller: &Caller,
     account: &AccountId,
     id: InstallationId,
@@ -116,19 +169,25 @@ pub(crate) async fn link_confirmed(
         PolicyOrder::Keep => existing.as_ref().map(|l| l.policy.clone()).unwrap_or_default(),
     };
     policy.require_within(&installation.permissions)?;
+    let mut granted = record.clone().granted((&policy).into());
+    if existing.is_some() && !matches!(order, PolicyOrder::Keep) {
+        granted.action = AuditAction::Policy;
+    }
     if existing.as_ref().is_some_and(|l| l.policy == policy) {
         // Linked as asked already: nothing changes, no token is revoked.
+        audit::write(app, granted).await;
         return Ok(LinkedInstallation { installation, policy });
     }
-    if app.store.link(account, &installation, &policy).await? == Upsert::Gone {
+    if app.store.link(account, &installation, &policy, &granted).await? == Upsert::Gone {
         return Err(Error::not_found(
             "installation_deleted",
             "that installation was uninstalled from GitHub",
         ));
     }
+    audit::log(&granted);
     if existing.is_some() {
         // The team's tokens were minted under the old ceiling.
-        revocation::revoke(app, id, revocation::Take::Account(account)).await?;
+        revocation::revoke(app, caller.user.as_str(), id, revocation::Take::Account(account)).await?;
     }
     Ok(LinkedInstallation { installation, policy })
 }
@@ -177,7 +236,17 @@ pub async fn unlink(
     account: &AccountId,
     id: InstallationId,
 ) -> Result<revocation::Revoked> {
-    policy::require_member(caller, account)?;
-    app.store.unlink(account, id).await?;
-    revocation::revoke(app, id, revocation::Take::Account(account)).await
+    let record = audit::record(app, caller.user.as_str(), AuditAction::Unlink)
+        .account(account)
+        .installation(id);
+    if let Err(e) = policy::require_member(caller, account) {
+        return audit::refused(app, record, e.into()).await;
+    }
+    if app.store.unlink(account, id, &record).await? {
+        audit::log(&record);
+    } else {
+        // Nothing to remove: still an unlink asked for, and granted.
+        audit::write(app, record).await;
+    }
+    revocation::revoke(app, caller.user.as_str(), id, revocation::Take::Account(account)).await
 }

@@ -2,6 +2,7 @@
 //! gather facts, ask the domain's rules, act. Nothing here knows the
 //! transport (Lambda event, local server) or the store's technology.
 
+pub mod audit;
 pub mod connection;
 pub mod installations;
 pub mod oauth;

@@ -5,8 +5,11 @@
 
 use secrecy::SecretString;
 
+use super::audit;
 use super::connection::fresh_tokens;
 use super::vending::{self, installation_for_owner};
+use crate::crypto::digest::token_sha256;
+use crate::domain::audit::{AuditAction, AuditRecord, AuditScope};
 use crate::domain::repo::{check_commit, check_repository, valid_repo_name};
 use crate::domain::tokens::TokenRequest;
 use crate::domain::{policy, AccountId, GitHubUserId, Installation};
@@ -18,20 +21,56 @@ use crate::App;
 /// How often a commit is rebuilt on a branch that moved under it.
 const MAX_COMMIT_ATTEMPTS: u32 = 5;
 
-/// Creates `repo` on GitHub account `owner`.
-pub async fn create(app: &App, account: &AccountId, owner: &str, repo: NewRepository) -> Result<Repository> {
+/// Creates `repo` on GitHub account `owner`, with its audit record.
+pub async fn create(
+    app: &App,
+    caller: &str,
+    account: &AccountId,
+    owner: &str,
+    repo: NewRepository,
+) -> Result<Repository> {
+    let mut record = audit::record(app, caller, AuditAction::Repository)
+        .account(account)
+        .asked(AuditScope::repository(&repo.name, "administration", "write"));
+    let created = create_recorded(app, &mut record, caller, account, owner, repo).await;
+    settle(app, record, created).await
+}
+
+async fn create_recorded(
+    app: &App,
+    record: &mut AuditRecord,
+    caller: &str,
+    account: &AccountId,
+    owner: &str,
+    repo: NewRepository,
+) -> Result<Repository> {
     check_repository(owner, &repo.name, repo.description.as_deref())?;
     let installation = usable_installation(app, account, owner, ("administration", &repo.name)).await?;
+    record.installation_id = Some(installation.id);
     let created = if installation.is_organization() {
-        let token = installation_token(app, account, &installation).await?;
+        let token = installation_token(app, caller, account, &installation).await?;
+        record.token_sha256 = Some(token_sha256(&token));
         app.github
             .create_org_repository(&token, &installation.account_login, &repo)
             .await
     } else {
         let token = owner_user_token(app, &installation).await?;
+        record.token_sha256 = Some(token_sha256(&token));
         app.github.create_user_repository(&token, &repo).await
     };
     created.map_err(github_refusal)
+}
+
+/// Writes the action's record, granted or refused as `result` says.
+async fn settle<T>(app: &App, record: AuditRecord, result: Result<T>) -> Result<T> {
+    match result {
+        Ok(done) => {
+            let granted = record.scope_asked.clone().unwrap_or_default();
+            audit::write(app, record.granted(granted)).await;
+            Ok(done)
+        }
+        Err(e) => audit::refused(app, record, e).await,
+    }
 }
 
 /// Files to commit together on `branch` of `owner/repo`.
@@ -56,8 +95,22 @@ pub struct Committed {
 /// Blobs, a tree on the head's tree, a commit, then a fast-forward of the
 /// branch (or its creation from the default branch). If the branch moved in
 /// between, everything is rebuilt on the new head: the files land together
-/// or not at all, and nobody else's commit is lost.
-pub async fn commit(app: &App, account: &AccountId, req: CommitOrder) -> Result<Committed> {
+/// or not at all, and nobody else's commit is lost. With its audit record.
+pub async fn commit(app: &App, caller: &str, account: &AccountId, req: CommitOrder) -> Result<Committed> {
+    let mut record = audit::record(app, caller, AuditAction::Commit)
+        .account(account)
+        .asked(AuditScope::repository(&req.repo, "contents", "write"));
+    let committed = commit_recorded(app, &mut record, caller, account, req).await;
+    settle(app, record, committed).await
+}
+
+async fn commit_recorded(
+    app: &App,
+    record: &mut AuditRecord,
+    caller: &str,
+    account: &AccountId,
+    req: CommitOrder,
+) -> Result<Committed> {
     check_commit(
         &req.branch,
         &req.message,
@@ -70,7 +123,9 @@ pub async fn commit(app: &App, account: &AccountId, req: CommitOrder) -> Result<
         ));
     }
     let installation = usable_installation(app, account, &req.owner, ("contents", &req.repo)).await?;
-    let token = installation_token(app, account, &installation).await?;
+    record.installation_id = Some(installation.id);
+    let token = installation_token(app, caller, account, &installation).await?;
+    record.token_sha256 = Some(token_sha256(&token));
     let (gh, owner, repo) = (&app.github, installation.account_login.as_str(), req.repo.as_str());
     for attempt in 1..=MAX_COMMIT_ATTEMPTS {
         let (parent, created_branch) = match gh
@@ -148,11 +203,19 @@ async fn usable_installation(
 }
 
 /// The installation's token through the same vending (and cache) as the
-/// token routes, with all the link's policy allows.
-async fn installation_token(app: &App, account: &AccountId, installation: &Installation) -> Result<SecretString> {
-    Ok(vending::vend(app, account, installation.id, &TokenRequest::default())
-        .await?
-        .token)
+/// token routes, with all the link's policy allows. The action's record
+/// names it; a mint is recorded with the mint.
+async fn installation_token(
+    app: &App,
+    caller: &str,
+    account: &AccountId,
+    installation: &Installation,
+) -> Result<SecretString> {
+    Ok(
+        vending::vend_for_action(app, caller, account, installation.id, &TokenRequest::default())
+            .await?
+            .token,
+    )
 }
 
 /// The token of the GitHub user who owns a personal installation, from any

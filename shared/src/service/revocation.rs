@@ -9,8 +9,9 @@
 use futures::{stream, StreamExt};
 use secrecy::SecretString;
 
-use super::pause;
+use super::{audit, pause};
 use crate::crypto::digest::token_sha256;
+use crate::domain::audit::AuditAction;
 use crate::domain::{AccountId, InstallationId};
 use crate::error::Result;
 use crate::store::PendingRevocation;
@@ -53,14 +54,14 @@ pub enum Take<'a> {
 /// Takes the installation's cached tokens out of the cache as `take` says
 /// and revokes them at GitHub, together with every revocation still
 /// pending for the installation.
-pub async fn revoke(app: &App, installation: InstallationId, take: Take<'_>) -> Result<Revoked> {
+pub async fn revoke(app: &App, caller: &str, installation: InstallationId, take: Take<'_>) -> Result<Revoked> {
     let pending = match take {
         Take::Account(account) => app.store.take_tokens(installation, Some(account)).await?,
         Take::All => app.store.take_tokens(installation, None).await?,
         Take::PendingOnly => app.store.pending_revocations(installation).await?,
     };
     let done: Vec<bool> = stream::iter(pending)
-        .map(|p| finish(app, p))
+        .map(|p| finish(app, caller, p))
         .buffer_unordered(PARALLEL)
         .collect()
         .await;
@@ -76,27 +77,44 @@ pub async fn revoke(app: &App, installation: InstallationId, take: Take<'_>) -> 
 }
 
 /// Every live token of `account`, on every installation linked to it.
-pub async fn revoke_account(app: &App, account: &AccountId) -> Result<Revoked> {
+pub async fn revoke_account(app: &App, caller: &str, account: &AccountId) -> Result<Revoked> {
     let mut total = Revoked::default();
     for linked in app.store.linked_installations(account).await? {
-        total += revoke(app, linked.installation.id, Take::Account(account)).await?;
+        total += revoke(app, caller, linked.installation.id, Take::Account(account)).await?;
     }
     Ok(total)
 }
 
 /// One pending revocation to its end, if GitHub lets it: `true` once the
-/// token is known dead and forgotten.
-async fn finish(app: &App, p: PendingRevocation) -> bool {
+/// token is known dead and forgotten, with its audit record (for a token
+/// of an account: one whose key names none is only logged).
+async fn finish(app: &App, caller: &str, p: PendingRevocation) -> bool {
     let dead = p.expires_at <= app.now() || at_github(app, &p.token).await;
+    let record = p.account.as_ref().map(|account| {
+        audit::record(app, caller, AuditAction::Revoke)
+            .account(account)
+            .installation(p.installation)
+            .token(p.token_sha256.clone(), Some(p.expires_at))
+    });
     if !dead {
         tracing::error!(
             installation = %p.installation,
             token_sha256 = %p.token_sha256,
             "an installation token could not be revoked at GitHub; it stays pending and is tried again"
         );
+        if let Some(record) = record {
+            audit::write(app, record.refused("github_unavailable")).await;
+        }
         return false;
     }
-    if let Err(e) = app.store.revocation_done(p.installation, &p.token_sha256).await {
+    if let Some(record) = &record {
+        audit::log(record);
+    }
+    if let Err(e) = app
+        .store
+        .revocation_done(p.installation, &p.token_sha256, record.as_ref())
+        .await
+    {
         // Revoked all the same: the next revocation finds GitHub refusing it.
         tracing::warn!(installation = %p.installation, error = %e, "a revoked token is still listed as pending");
     }

@@ -3,9 +3,10 @@
 //! policy → reuse the cached token or mint under a lease so that all
 //! containers together mint once per installation, account and scope.
 
-use super::{pause, revocation, MINT_LEASE_SECONDS};
+use super::{audit, pause, revocation, MINT_LEASE_SECONDS};
 use crate::clock::UnixTime;
 use crate::crypto::random::token_urlsafe;
+use crate::domain::audit::{AuditAction, AuditRecord};
 use crate::domain::repo::valid_login;
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, TokenRequest};
@@ -19,7 +20,58 @@ use crate::App;
 /// recorded (the link or the installation changed meanwhile).
 const VEND_ROUNDS: u32 = 3;
 
-pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: &TokenRequest) -> Result<InstallationToken> {
+/// A token for `account` on installation `id`, as `caller` asked, with its
+/// audit record: a minted token's goes in the transaction that records the
+/// token; a cached one's is written before it is handed out; a refusal's
+/// after.
+pub async fn vend(
+    app: &App,
+    caller: &str,
+    account: &AccountId,
+    id: InstallationId,
+    req: &TokenRequest,
+) -> Result<InstallationToken> {
+    let record = audit::record(app, caller, AuditAction::InstallationToken)
+        .account(account)
+        .installation(id)
+        .asked((&req.scope).into());
+    match vend_recorded(app, &record, account, id, req).await {
+        Ok((token, true)) => Ok(token),
+        Ok((token, false)) => {
+            audit::write_required(app, audit::granted_token(record, &token)).await?;
+            Ok(token)
+        }
+        Err(e) => audit::refused(app, record, e).await,
+    }
+}
+
+/// A token for an action on GitHub (a repository, a commit) whose own
+/// record names the token: only a mint, being a write, is recorded here.
+pub(crate) async fn vend_for_action(
+    app: &App,
+    caller: &str,
+    account: &AccountId,
+    id: InstallationId,
+    req: &TokenRequest,
+) -> Result<InstallationToken> {
+    let record = audit::record(app, caller, AuditAction::InstallationToken)
+        .account(account)
+        .installation(id)
+        .asked((&req.scope).into());
+    vend_recorded(app, &record, account, id, req)
+        .await
+        .map(|(token, _)| token)
+}
+
+/// The vend; `true` with the token when its audit record was written with
+/// the mint.
+async fn vend_recorded(
+    app: &App,
+    record: &AuditRecord,
+    account: &AccountId,
+    id: InstallationId,
+    req: &TokenRequest,
+) -> Result<(InstallationToken, bool)> {
     let key = req.cache_key(account);
     for _ in 0..VEND_ROUNDS {
         let snapshot = app.store.vend_snapshot(account, id, &key).await?;
@@ -35,16 +87,17 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: &Toke
             .and_then(|c| c.token.clone())
             .filter(|t| t.usable_for(app.now(), req.min_ttl))
         {
-            return Ok(token);
+            return Ok((token, false));
         }
         let wanted = Wanted {
             scope: &scope,
             key: &key,
             min_ttl: req.min_ttl,
             fence: &snapshot.fence(account),
+            audit: record,
         };
-        if let Some(token) = mint_once(app, id, wanted, unreadable).await? {
-            return Ok(token);
+        if let Some(minted) = mint_once(app, id, wanted, unreadable).await? {
+            return Ok(minted);
         }
     }
     Err(Error::conflict(
@@ -56,12 +109,20 @@ pub async fn vend(app: &App, account: &AccountId, id: InstallationId, req: &Toke
 /// Picks the linked installation whose GitHub account is `owner`.
 pub async fn vend_for_owner(
     app: &App,
+    caller: &str,
     account: &AccountId,
     owner: &str,
     req: &TokenRequest,
 ) -> Result<InstallationToken> {
-    let linked = installation_for_owner(app, account, owner).await?;
-    vend(app, account, linked.installation.id, req).await
+    match installation_for_owner(app, account, owner).await {
+        Ok(linked) => vend(app, caller, account, linked.installation.id, req).await,
+        Err(e) => {
+            let record = audit::record(app, caller, AuditAction::InstallationToken)
+                .account(account)
+                .asked((&req.scope).into());
+            audit::refused(app, record, e).await
+        }
+    }
 }
 
 /// The installation on GitHub account `owner` that is linked to `account`,
@@ -92,24 +153,28 @@ struct Wanted<'a> {
     key: &'a str,
     min_ttl: i64,
     fence: &'a TokenFence,
+    /// The vend's audit record, to be completed with the minted token.
+    audit: &'a AuditRecord,
 }
 
 /// Mints under the scope's lease, or waits for the holder's token. A stored
 /// token that does not open (`unreadable`) is a cache miss: the lease is
 /// taken over it whatever its expiry, and the new token overwrites it.
 /// `None`: the minted token could not be recorded because the link or the
-/// installation changed; it was revoked, and the vend starts over.
+/// installation changed; it was revoked, and the vend starts over. `true`
+/// with a token: it was minted here, its audit record written with it.
 async fn mint_once(
     app: &App,
     id: InstallationId,
     wanted: Wanted<'_>,
     mut unreadable: bool,
-) -> Result<Option<InstallationToken>> {
+) -> Result<Option<(InstallationToken, bool)>> {
     let Wanted {
         scope,
         key,
         min_ttl,
         fence,
+        audit: record,
     } = wanted;
     let deadline = app.now() + MINT_LEASE_SECONDS + 5;
     for round in 0.. {
@@ -131,8 +196,12 @@ async fn mint_once(
             };
             // Only a recorded token is handed out: an unlink, a policy
             // change or an incident revocation must be able to find it.
-            return match app.store.store_minted(id, key, &lease, &token, fence).await {
-                Ok(true) => Ok(Some(token)),
+            let granted = audit::granted_token(record.clone(), &token);
+            return match app.store.store_minted(id, key, &lease, &token, fence, &granted).await {
+                Ok(true) => {
+                    audit::log(&granted);
+                    Ok(Some((token, true)))
+                }
                 Ok(false) => {
                     tracing::info!(installation = %id, "minted token not recorded: the link or the installation changed meanwhile");
                     revocation::discard(app, id, &token.token).await;
@@ -155,7 +224,7 @@ async fn mint_once(
         unreadable = cached.as_ref().is_some_and(|c| c.unreadable);
         if let Some(token) = cached.and_then(|c| c.token) {
             if token.usable_for(app.now(), min_ttl) {
-                return Ok(Some(token));
+                return Ok(Some((token, false)));
             }
         }
         if now > deadline {

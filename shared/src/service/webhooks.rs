@@ -12,7 +12,9 @@
 //! delivery's record in one atomic write, so a duplicate delivery is
 //! answered without doing anything again.
 
+use super::audit;
 use super::revocation::{self, Take};
+use crate::domain::audit::AuditAction;
 use crate::domain::events::Effect;
 use crate::domain::{Installation, InstallationStatus};
 use crate::error::Result;
@@ -90,7 +92,7 @@ pub async fn apply(app: &App, delivery: &Delivery<'_>) -> Result<Outcome> {
 async fn follow_up(app: &App, plan: &WritePlan, applied: Applied) -> Result<()> {
     match plan {
         WritePlan::Delete { id } => {
-            revocation::revoke(app, *id, Take::PendingOnly).await?;
+            revocation::revoke(app, audit::GITHUB, *id, Take::PendingOnly).await?;
         }
         WritePlan::Upsert { installation, .. } => {
             // A stale read's grant may be older than the record's.
@@ -98,7 +100,7 @@ async fn follow_up(app: &App, plan: &WritePlan, applied: Applied) -> Result<()> 
                 shrink_policies(app, installation).await?;
             }
             if installation.status == InstallationStatus::Suspended {
-                revocation::revoke(app, installation.id, Take::All).await?;
+                revocation::revoke(app, audit::GITHUB, installation.id, Take::All).await?;
             }
         }
         WritePlan::Disconnect { .. } => {}
@@ -119,13 +121,19 @@ async fn shrink_policies(app: &App, installation: &Installation) -> Result<()> {
         }
         // A policy changed meanwhile is the newer word: left as it is
         // (its vends are capped by the grant all the same).
+        let record = audit::record(app, audit::GITHUB, AuditAction::Policy)
+            .account(&account)
+            .installation(installation.id)
+            .asked((&link.policy).into())
+            .granted((&shrunk).into());
         if app
             .store
-            .set_policy(&account, installation.id, &shrunk, &link.version)
+            .set_policy(&account, installation.id, &shrunk, &link.version, &record)
             .await?
         {
+            audit::log(&record);
             tracing::info!(installation = %installation.id, account = %account, "link policy shrunk with the installation's grant");
-            revocation::revoke(app, installation.id, Take::Account(&account)).await?;
+            revocation::revoke(app, audit::GITHUB, installation.id, Take::Account(&account)).await?;
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! associated data a sealed value is bound to. The DynamoDB table and the
 //! embedded file hold the same keys, so a sealed value opens in either.
 
+use crate::domain::audit::AuditRecord;
 use crate::domain::{AccountId, GitHubUserId, InstallationId, UserId};
 
 /// The sort-key prefix of an account's links (`ACCT#a` → `INST#id`).
@@ -130,6 +131,50 @@ pub fn token_scope(sk: &str) -> Option<&str> {
     sk.strip_prefix(TOKEN)
 }
 
+/// An account's audit trail.
+pub fn audit_of_account(account: &AccountId) -> String {
+    format!("AUDIT#ACCT#{account}")
+}
+
+/// A platform user's audit trail (their user-token vends).
+pub fn audit_of_user(user: &UserId) -> String {
+    format!("AUDIT#USER#{user}")
+}
+
+/// The record's place in its trail: the time first (the trail reads
+/// newest first), then a random part so two records of one millisecond
+/// both stay. `None`: a record of neither an account nor a user.
+pub fn audit(record: &AuditRecord, nonce: &str) -> Option<Key> {
+    let pk = match (&record.account_id, &record.user_id) {
+        (Some(account), _) => audit_of_account(account),
+        (None, Some(user)) => audit_of_user(user),
+        (None, None) => return None,
+    };
+    Some(Key::new(pk, format!("{}#{nonce}", audit_time(record.time_ms))))
+}
+
+/// The sort-key form of a time (Unix milliseconds): fixed width, so the
+/// keys order as the times do.
+pub fn audit_time(time_ms: i64) -> String {
+    format!("{:013}", time_ms.clamp(0, 9_999_999_999_999))
+}
+
+/// Whether `cursor` is an audit sort key (the trail's paging cursor).
+pub fn is_audit_cursor(cursor: &str) -> bool {
+    match cursor.split_once('#') {
+        Some((time, nonce)) => {
+            time.len() == 13
+                && time.bytes().all(|b| b.is_ascii_digit())
+                && !nonce.is_empty()
+                && nonce.len() <= 64
+                && nonce
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        None => false,
+    }
+}
+
 pub fn delivery(id: &str) -> Key {
     Key::new(format!("DELIVERY#{id}"), "DELIVERY")
 }
@@ -154,6 +199,22 @@ mod tests {
         assert_eq!(user_of_index(&github_user_index(GitHubUserId(7), &user).sk), Some(user));
         assert_eq!(token_scope(&token(id, "s1").sk), Some("s1"));
         assert_eq!(revocation_of(&revocation(id, "ab").sk), Some("ab"));
+        let record = crate::domain::audit::AuditRecord::new(
+            1_700_000_000_123,
+            90,
+            "me",
+            crate::domain::audit::AuditAction::Link,
+        )
+        .account(&account);
+        let key = audit(&record, "n0nce").unwrap();
+        assert_eq!(
+            (key.pk.as_str(), key.sk.as_str()),
+            ("AUDIT#ACCT#team-a", "1700000000123#n0nce")
+        );
+        assert!(is_audit_cursor(&key.sk));
+        assert!(
+            !is_audit_cursor("17#x") && !is_audit_cursor("1700000000123#") && !is_audit_cursor("1700000000123#a b")
+        );
         assert!(token(id, "team-a#s1").sk.starts_with(&tokens_of(&account)));
         assert!(!token(id, "team-ab#s1").sk.starts_with(&tokens_of(&account)));
         assert_eq!(installation(id).aad("token"), "INST#42|META|token");

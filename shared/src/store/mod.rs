@@ -27,6 +27,7 @@ pub use records::*;
 use crate::clock::{Clock, UnixTime};
 use crate::config::{Config, StoreBackend};
 use crate::crypto::TokenSealer;
+use crate::domain::audit::AuditRecord;
 use crate::domain::oauth::OAuthState;
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, LinkPolicy, UserId};
 
@@ -127,19 +128,31 @@ pub trait Installations: Send + Sync {
     /// Links in one transaction (both directions with `policy` and a new
     /// link version, and the installation record, which must not be a
     /// tombstone). Keeps the record's token epoch. Tokens cached under the
-    /// link's previous version are never served again.
-    async fn link(&self, account: &AccountId, installation: &Installation, policy: &LinkPolicy) -> StoreResult<Upsert>;
+    /// link's previous version are never served again. `audit` is written
+    /// in the same transaction.
+    async fn link(
+        &self,
+        account: &AccountId,
+        installation: &Installation,
+        policy: &LinkPolicy,
+        audit: &AuditRecord,
+    ) -> StoreResult<Upsert>;
     async fn get_link(&self, account: &AccountId, installation: InstallationId) -> StoreResult<Option<StoredLink>>;
     /// Replaces the link's policy (a new version) if the link is still at
-    /// `version`; `false` if it changed or is gone.
+    /// `version`, with `audit`, in one transaction; `false` (nothing
+    /// written) if it changed or is gone.
     async fn set_policy(
         &self,
         account: &AccountId,
         installation: InstallationId,
         policy: &LinkPolicy,
         version: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<bool>;
-    async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool>;
+    /// Removes both halves of the link with `audit`, in one transaction;
+    /// `false` (nothing written) if there was no link.
+    async fn unlink(&self, account: &AccountId, installation: InstallationId, audit: &AuditRecord)
+        -> StoreResult<bool>;
     async fn linked_installations(&self, account: &AccountId) -> StoreResult<Vec<LinkedInstallation>>;
     /// Every account linked to the installation, with its link.
     async fn links_of_installation(&self, installation: InstallationId) -> StoreResult<Vec<(AccountId, StoredLink)>>;
@@ -188,7 +201,7 @@ pub trait TokenCache: Send + Sync {
     /// it, the installation is neither deleted nor invalidated since the
     /// fence's epoch and the link is still at its version; otherwise
     /// nothing is written (and the caller must not hand the token out: it
-    /// could not be revoked with the link).
+    /// could not be revoked with the link). `audit` is written with it.
     async fn store_minted(
         &self,
         installation: InstallationId,
@@ -196,6 +209,7 @@ pub trait TokenCache: Send + Sync {
         lease: &Lease,
         token: &crate::domain::tokens::InstallationToken,
         fence: &TokenFence,
+        audit: &AuditRecord,
     ) -> StoreResult<bool>;
     /// Gives the lease up after a failed mint so waiting callers try again.
     async fn release_mint_lease(&self, installation: InstallationId, scope_key: &str, lease: &Lease)
@@ -217,8 +231,24 @@ pub trait Revocations: Send + Sync {
     ) -> StoreResult<Vec<PendingRevocation>>;
     /// Every revocation pending for the installation, taking nothing.
     async fn pending_revocations(&self, installation: InstallationId) -> StoreResult<Vec<PendingRevocation>>;
-    /// GitHub no longer accepts the token: forget it.
-    async fn revocation_done(&self, installation: InstallationId, token_sha256: &str) -> StoreResult<()>;
+    /// GitHub no longer accepts the token: forget it, writing `audit` with
+    /// it.
+    async fn revocation_done(
+        &self,
+        installation: InstallationId,
+        token_sha256: &str,
+        audit: Option<&AuditRecord>,
+    ) -> StoreResult<()>;
+}
+
+/// The audit trail: one record per action and refusal, kept
+/// `AUDIT_RETENTION_DAYS` (TTL). Records of writes are written by the
+/// write's own method, in its transaction; this writes the others.
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    async fn put_audit(&self, record: &AuditRecord) -> StoreResult<()>;
+    /// An account's records, newest first, a page at a time.
+    async fn audit_trail(&self, account: &AccountId, query: &AuditQuery) -> StoreResult<AuditPage>;
 }
 
 /// Webhook deliveries, each applied once.
@@ -250,5 +280,8 @@ fn readable_or_dropped(
     }
 }
 
-pub trait Store: OAuthStates + Connections + Installations + TokenCache + Revocations + Deliveries {}
-impl<T: OAuthStates + Connections + Installations + TokenCache + Revocations + Deliveries> Store for T {}
+pub trait Store:
+    OAuthStates + Connections + Installations + TokenCache + Revocations + AuditTrail + Deliveries
+{
+}
+impl<T: OAuthStates + Connections + Installations + TokenCache + Revocations + AuditTrail + Deliveries> Store for T {}

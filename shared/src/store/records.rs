@@ -5,6 +5,7 @@ use crate::clock::UnixTime;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use secrecy::SecretString;
 
+use crate::domain::audit::{AuditAction, AuditRecord};
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, LinkPolicy, UserId};
 
 /// A user's GitHub connection as stored.
@@ -158,4 +159,23 @@ pub enum Applied {
     /// A read of GitHub begun later was applied already: the record is kept
     /// (the tokens invalidated if asked) and the delivery recorded.
     Stale,
+}
+
+/// Which part of an account's audit trail to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Unix milliseconds, inclusive.
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub action: Option<AuditAction>,
+    /// Where the previous page ended ([`AuditPage::cursor`]).
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditPage {
+    pub records: Vec<AuditRecord>,
+    /// More may follow: ask again from here.
+    pub cursor: Option<String>,
 }

@@ -4,13 +4,15 @@
 use serde_json::json;
 
 use crate::api::bodies::PolicyBody;
-use crate::api::params::{account_id, installation_id};
+use crate::api::params::{account_id, audit_query, installation_id};
 use crate::api::router::{Call, Reply};
-use crate::api::views::{AccountInstallations, ConnectionStatus, LinkView, LinkedInstallationView, ReachableList};
+use crate::api::views::{
+    AccountInstallations, AuditTrailView, ConnectionStatus, LinkView, LinkedInstallationView, ReachableList,
+};
 use crate::api::ApiResponse;
 use crate::domain::Caller;
 use crate::service::installations::PolicyOrder;
-use crate::service::{connection, installations};
+use crate::service::{audit, connection, installations};
 use crate::App;
 
 pub fn status<'a>(app: &'a App, caller: &'a Caller, _: &'a Call<'a>) -> Reply<'a> {
@@ -73,5 +75,18 @@ pub fn unlink<'a>(app: &'a App, caller: &'a Caller, call: &'a Call<'a>) -> Reply
         let id = installation_id(call.param("installation_id"))?;
         let revoked = installations::unlink(app, caller, &account, id).await?;
         Ok(ApiResponse::ok(&LinkView::unlinked(account, id, revoked)))
+    })
+}
+
+/// `GET /accounts/{account_id}/audit`: the account's trail, newest first.
+pub fn audit_trail<'a>(app: &'a App, caller: &'a Caller, call: &'a Call<'a>) -> Reply<'a> {
+    Box::pin(async move {
+        let account = account_id(call.param("account_id"))?;
+        let query = audit_query(call)?;
+        let page = audit::trail(app, caller, &account, &query).await?;
+        Ok(ApiResponse::ok(&AuditTrailView {
+            records: page.records.into_iter().map(Into::into).collect(),
+            cursor: page.cursor,
+        }))
     })
 }

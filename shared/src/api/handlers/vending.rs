@@ -17,7 +17,7 @@ pub fn installation_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
         let account = account_id(call.param("account_id"))?;
         let id = installation_id(call.param("installation_id"))?;
         let order = call.json::<VendRequest>()?.into_order()?;
-        let token = vending::vend(app, &account, id, &order).await?;
+        let token = vending::vend(app, call.principal(), &account, id, &order).await?;
         Ok(ApiResponse::ok(&VendResponse::from(token)))
     })
 }
@@ -27,7 +27,7 @@ pub fn owner_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
         let account = account_id(call.param("account_id"))?;
         let body: OwnerVendRequest = call.json()?;
         let order = body.request.into_order()?;
-        let token = vending::vend_for_owner(app, &account, &body.owner, &order).await?;
+        let token = vending::vend_for_owner(app, call.principal(), &account, &body.owner, &order).await?;
         Ok(ApiResponse::ok(&VendResponse::from(token)))
     })
 }
@@ -36,7 +36,7 @@ pub fn owner_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
 pub fn revoke_account_tokens<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         let account = account_id(call.param("account_id"))?;
-        let revoked = revocation::revoke_account(app, &account).await?;
+        let revoked = revocation::revoke_account(app, call.principal(), &account).await?;
         Ok(ApiResponse::ok(&revoked))
     })
 }
@@ -44,7 +44,7 @@ pub fn revoke_account_tokens<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> 
 pub fn user_token<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         let user = user_id(call.param("user_id"))?;
-        let (connection, tokens) = connection::fresh_tokens(app, &user).await?;
+        let (connection, tokens) = connection::user_token(app, call.principal(), &user).await?;
         Ok(ApiResponse::ok(&UserTokenResponse::new(connection, &tokens)))
     })
 }
@@ -53,7 +53,7 @@ pub fn create_repository<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         let account = account_id(call.param("account_id"))?;
         let (owner, repo) = call.json::<CreateRepository>()?.into_order();
-        let created = repos::create(app, &account, &owner, repo).await?;
+        let created = repos::create(app, call.principal(), &account, &owner, repo).await?;
         Ok(ApiResponse::json(StatusCode::CREATED, &created))
     })
 }
@@ -62,7 +62,7 @@ pub fn commit_files<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         let account = account_id(call.param("account_id"))?;
         let body: CommitFiles = call.req.json_up_to(MAX_COMMIT_BODY)?;
-        let committed = repos::commit(app, &account, body.into_order()).await?;
+        let committed = repos::commit(app, call.principal(), &account, body.into_order()).await?;
         Ok(ApiResponse::json(StatusCode::CREATED, &CommittedView::from(committed)))
     })
 }

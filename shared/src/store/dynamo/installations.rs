@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{get_s, keys, n, s, to_item, transaction_condition_failed, DynamoStore, Item};
 use crate::clock::UnixTime;
+use crate::domain::audit::AuditRecord;
 use crate::domain::{AccountId, Installation, InstallationId, LinkPolicy};
 use crate::store::keys as store_keys;
 use crate::store::{Installations, LinkedInstallation, StoreError, StoreResult, StoredLink, Upsert};
@@ -183,7 +184,13 @@ impl Installations for DynamoStore {
         Ok(item.map(installation_from_item).transpose()?.flatten())
     }
 
-    async fn link(&self, account: &AccountId, installation: &Installation, policy: &LinkPolicy) -> StoreResult<Upsert> {
+    async fn link(
+        &self,
+        account: &AccountId,
+        installation: &Installation,
+        policy: &LinkPolicy,
+        audit: &AuditRecord,
+    ) -> StoreResult<Upsert> {
         let record =
             link_update(installation)?.in_transaction(&self.table, keys::installation(installation.id), NOT_DELETED)?;
         let version = crate::crypto::random::token_urlsafe();
@@ -198,13 +205,13 @@ impl Installations for DynamoStore {
         };
         let forward = link_item(keys::link_from_account(account, installation.id))?;
         let reverse = link_item(keys::link_from_installation(installation.id, account))?;
-        let result = self
-            .transact(vec![
-                record,
-                TransactWriteItem::builder().put(forward).build(),
-                TransactWriteItem::builder().put(reverse).build(),
-            ])
-            .await;
+        let mut items = vec![
+            record,
+            TransactWriteItem::builder().put(forward).build(),
+            TransactWriteItem::builder().put(reverse).build(),
+        ];
+        items.extend(self.audit_put(audit)?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(Upsert::Written),
             Err(e) if transaction_condition_failed(&e, 0) => Ok(Upsert::Gone),
@@ -223,6 +230,7 @@ impl Installations for DynamoStore {
         installation: InstallationId,
         policy: &LinkPolicy,
         version: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<bool> {
         let next = crate::crypto::random::token_urlsafe();
         let update = |key: Item, condition: &str| {
@@ -244,15 +252,15 @@ impl Installations for DynamoStore {
             };
             super::build(u.build()).map(|u| TransactWriteItem::builder().update(u).build())
         };
-        let result = self
-            .transact(vec![
-                update(keys::link_from_account(account, installation), at_version(version))?,
-                update(
-                    keys::link_from_installation(installation, account),
-                    "attribute_exists(pk)",
-                )?,
-            ])
-            .await;
+        let mut items = vec![
+            update(keys::link_from_account(account, installation), at_version(version))?,
+            update(
+                keys::link_from_installation(installation, account),
+                "attribute_exists(pk)",
+            )?,
+        ];
+        items.extend(self.audit_put(audit)?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if transaction_condition_failed(&e, 0) || transaction_condition_failed(&e, 1) => Ok(false),
@@ -260,7 +268,12 @@ impl Installations for DynamoStore {
         }
     }
 
-    async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool> {
+    async fn unlink(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool> {
         let forward = super::build(
             Delete::builder()
                 .table_name(&self.table)
@@ -274,12 +287,12 @@ impl Installations for DynamoStore {
                 .set_key(Some(keys::link_from_installation(installation, account)))
                 .build(),
         )?;
-        let result = self
-            .transact(vec![
-                TransactWriteItem::builder().delete(forward).build(),
-                TransactWriteItem::builder().delete(reverse).build(),
-            ])
-            .await;
+        let mut items = vec![
+            TransactWriteItem::builder().delete(forward).build(),
+            TransactWriteItem::builder().delete(reverse).build(),
+        ];
+        items.extend(self.audit_put(audit)?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if transaction_condition_failed(&e, 0) => Ok(false),

@@ -2,6 +2,7 @@
 //! `pk`/`sk`, one GSI (`gsi1pk`/`gsi1sk`) and the TTL attribute `expire_at`.
 //! The key design and access patterns are in the README's design section.
 
+mod audit;
 mod client;
 mod connections;
 mod deliveries;

@@ -9,6 +9,7 @@ use futures::future::try_join_all;
 
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::crypto::digest::token_sha256;
+use crate::domain::audit::AuditRecord;
 use crate::domain::{AccountId, InstallationId};
 use crate::store::keys as store_keys;
 use crate::store::{retention, PendingRevocation, Revocations, StoreError, StoreResult};
@@ -109,14 +110,23 @@ impl Revocations for DynamoStore {
         Ok(found)
     }
 
-    async fn revocation_done(&self, installation: InstallationId, token_sha256: &str) -> StoreResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::revocation(installation, token_sha256)))
-            .send()
-            .await
-            .map_err(super::backend)?;
+    async fn revocation_done(
+        &self,
+        installation: InstallationId,
+        token_sha256: &str,
+        audit: Option<&AuditRecord>,
+    ) -> StoreResult<()> {
+        let forget = super::build(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::revocation(installation, token_sha256)))
+                .build(),
+        )?;
+        let mut items = vec![TransactWriteItem::builder().delete(forget).build()];
+        if let Some(audit) = audit {
+            items.extend(self.audit_put(audit)?);
+        }
+        self.transact(items).await.map_err(super::transaction_error)?;
         Ok(())
     }
 }

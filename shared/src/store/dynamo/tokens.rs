@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use super::installations::{at_version, installation_from_item, link_of_item, LINK_VERSION, TOKEN_EPOCH};
 use super::{get_n, get_s, keys, n, s, DynamoStore, Item};
 use crate::clock::UnixTime;
+use crate::domain::audit::AuditRecord;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
 use crate::store::keys as store_keys;
@@ -156,6 +157,7 @@ impl TokenCache for DynamoStore {
         lease: &Lease,
         token: &InstallationToken,
         fence: &TokenFence,
+        audit: &AuditRecord,
     ) -> StoreResult<bool> {
         let epoch = fence.epoch;
         let key = keys::token(installation, scope_key);
@@ -220,13 +222,13 @@ impl TokenCache for DynamoStore {
             still_linked = still_linked.expression_attribute_values(":lv", s(&fence.link_version));
         }
         let still_linked = still_linked.build().map_err(|e| StoreError::Backend(e.to_string()))?;
-        let result = self
-            .transact(vec![
-                TransactWriteItem::builder().update(update).build(),
-                TransactWriteItem::builder().condition_check(still_installed).build(),
-                TransactWriteItem::builder().condition_check(still_linked).build(),
-            ])
-            .await;
+        let mut items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().condition_check(still_installed).build(),
+            TransactWriteItem::builder().condition_check(still_linked).build(),
+        ];
+        items.extend(self.audit_put(audit)?);
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if (0..3).any(|i| super::transaction_condition_failed(&e, i)) => Ok(false),

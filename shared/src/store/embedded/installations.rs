@@ -13,6 +13,7 @@ use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
 use crate::crypto::TokenSealer;
+use crate::domain::audit::AuditRecord;
 use crate::domain::{AccountId, Installation, InstallationId, LinkPolicy};
 use crate::store::keys;
 use crate::store::{Applied, Installations, LinkedInstallation, StoreResult, StoredLink, Upsert};
@@ -86,7 +87,14 @@ impl Installations for EmbeddedStore {
         Ok(record.and_then(MetaItem::live))
     }
 
-    async fn link(&self, account: &AccountId, installation: &Installation, policy: &LinkPolicy) -> StoreResult<Upsert> {
+    async fn link(
+        &self,
+        account: &AccountId,
+        installation: &Installation,
+        policy: &LinkPolicy,
+        audit: &AuditRecord,
+    ) -> StoreResult<Upsert> {
+        let audit = audit.clone();
         let account = account.clone();
         let installation = installation.clone();
         let policy = (!policy.is_whole_installation()).then(|| policy.clone());
@@ -115,6 +123,7 @@ impl Installations for EmbeddedStore {
             }
             w.put(&keys::link_from_account(&account, id), &link)?;
             w.put(&keys::link_from_installation(id, &account), &link)?;
+            super::audit::put(w, &audit)?;
             Ok(Upsert::Written)
         })
         .await
@@ -132,7 +141,9 @@ impl Installations for EmbeddedStore {
         installation: InstallationId,
         policy: &LinkPolicy,
         version: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<bool> {
+        let audit = audit.clone();
         let forward = keys::link_from_account(account, installation);
         let reverse = keys::link_from_installation(installation, account);
         let policy = (!policy.is_whole_installation()).then(|| policy.clone());
@@ -148,12 +159,19 @@ impl Installations for EmbeddedStore {
             link.link_version = crate::crypto::random::token_urlsafe();
             w.put(&forward, &link)?;
             w.put(&reverse, &link)?;
+            super::audit::put(w, &audit)?;
             Ok(true)
         })
         .await
     }
 
-    async fn unlink(&self, account: &AccountId, installation: InstallationId) -> StoreResult<bool> {
+    async fn unlink(
+        &self,
+        account: &AccountId,
+        installation: InstallationId,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool> {
+        let audit = audit.clone();
         let forward = keys::link_from_account(account, installation);
         let reverse = keys::link_from_installation(installation, account);
         self.write(move |w| {
@@ -164,6 +182,7 @@ impl Installations for EmbeddedStore {
             }
             w.delete(&forward)?;
             w.delete(&reverse)?;
+            super::audit::put(w, &audit)?;
             Ok(true)
         })
         .await

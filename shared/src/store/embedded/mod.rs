@@ -15,6 +15,7 @@
 //! runtime's workers. A caller's future dropped mid-way does not cancel a
 //! transaction already started: it commits or aborts whole.
 
+mod audit;
 mod connections;
 mod deliveries;
 mod installations;

@@ -9,6 +9,7 @@ use super::txn::Writer;
 use super::EmbeddedStore;
 use crate::crypto::digest::token_sha256;
 use crate::crypto::TokenSealer;
+use crate::domain::audit::AuditRecord;
 use crate::domain::{AccountId, InstallationId};
 use crate::store::keys;
 use crate::store::{retention, PendingRevocation, Revocations, StoreResult};
@@ -93,8 +94,18 @@ impl Revocations for EmbeddedStore {
         Ok(found)
     }
 
-    async fn revocation_done(&self, installation: InstallationId, token_sha256: &str) -> StoreResult<()> {
+    async fn revocation_done(
+        &self,
+        installation: InstallationId,
+        token_sha256: &str,
+        audit: Option<&AuditRecord>,
+    ) -> StoreResult<()> {
         let key = keys::revocation(installation, token_sha256);
-        self.write(move |w| w.delete(&key).map(|_| ())).await
+        let audit = audit.cloned();
+        self.write(move |w| {
+            w.delete(&key)?;
+            audit.iter().try_for_each(|a| super::audit::put(w, a))
+        })
+        .await
     }
 }

@@ -69,8 +69,14 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
     let (store, _dir) = store();
     let (a, b) = (AccountId::parse("team-a").unwrap(), AccountId::parse("team-b").unwrap());
     let id = InstallationId(1);
-    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
-    store.link(&b, &installation(1), &LinkPolicy::default()).await.unwrap();
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
+    store
+        .link(&b, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
 
     let delete = WritePlan::Delete { id };
     assert_eq!(store.apply_delivery("d", 100, &delete).await.unwrap(), Applied::Done);
@@ -86,10 +92,13 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
 async fn unlinking_removes_both_sides_of_the_link() {
     let (store, _dir) = store();
     let a = AccountId::parse("team-a").unwrap();
-    store.link(&a, &installation(1), &LinkPolicy::default()).await.unwrap();
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
     assert!(exists(&store, keys::link_from_installation(InstallationId(1), &a)).await);
 
-    assert!(store.unlink(&a, InstallationId(1)).await.unwrap());
+    assert!(store.unlink(&a, InstallationId(1), &audit()).await.unwrap());
 
     assert!(!exists(&store, keys::link_from_installation(InstallationId(1), &a)).await);
 }
@@ -130,7 +139,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
     let id = InstallationId(1);
     let team = AccountId::parse("team-a").unwrap();
     store
-        .link(&team, &installation(1), &LinkPolicy::default())
+        .link(&team, &installation(1), &LinkPolicy::default(), &audit())
         .await
         .unwrap();
     let fence = TokenFence {
@@ -146,7 +155,10 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         repository_selection: "all".into(),
         repositories: None,
     };
-    assert!(store.store_minted(id, "scope", &lease, &token, &fence).await.unwrap());
+    assert!(store
+        .store_minted(id, "scope", &lease, &token, &fence, &audit())
+        .await
+        .unwrap());
     let update = WritePlan::Upsert {
         installation: installation(1),
         invalidate_tokens: false,
@@ -183,4 +195,8 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
             .len(),
         1
     );
+}
+
+fn audit() -> crate::domain::audit::AuditRecord {
+    crate::domain::audit::AuditRecord::new(1_000_000, 90, "test", crate::domain::audit::AuditAction::Link)
 }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use super::records::{LeaseField, LinkItem, MetaItem, SealedInstallationToken, TokenItem};
 use super::EmbeddedStore;
 use crate::clock::UnixTime;
+use crate::domain::audit::AuditRecord;
 use crate::domain::tokens::InstallationToken;
 use crate::domain::{AccountId, InstallationId};
 use crate::store::keys::{self, Key};
@@ -132,7 +133,9 @@ impl TokenCache for EmbeddedStore {
         lease: &Lease,
         token: &InstallationToken,
         fence: &TokenFence,
+        audit: &AuditRecord,
     ) -> StoreResult<bool> {
+        let audit = audit.clone();
         let key = keys::token(installation, scope_key);
         let sealed = SealedInstallationToken {
             token: self.seal(&key, "token", &token.token),
@@ -167,7 +170,8 @@ impl TokenCache for EmbeddedStore {
             item.token = Some(sealed);
             item.link_version = link_version;
             item.lease = None;
-            w.put(&key, &item).map(|()| true)
+            w.put(&key, &item)?;
+            super::audit::put(w, &audit).map(|()| true)
         })
         .await
     }
