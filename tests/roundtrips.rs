@@ -73,6 +73,40 @@ async fn a_vend_served_from_the_token_cache_is_one_dynamodb_read_its_audit_recor
     assert_eq!(app.sim.count(Counter::Requests), github_before, "no GitHub call");
 }
 
+#[tokio::test]
+async fn a_vend_by_owner_from_the_cache_is_two_dynamodb_reads_its_audit_record_and_no_github_call() {
+    let World { app, installation } = world().await;
+    // A second linked installation: the reads do not grow with the links.
+    let personal = app.sim.install("octocat", RepoSelection::All, &[("contents", "read")]);
+    let alice = User::new("alice", &["team-a"]);
+    assert_eq!(app.link(&alice, "team-a", personal).await.status, 200);
+    let proxy = DynamoProxy::start(&moto::endpoint()).expect("proxy starts");
+    let container = container_behind(&app, &proxy).await;
+    let body = json!({"owner": "OCTO-ORG", "permissions": {"contents": "read"}});
+    let minted = container
+        .internal("POST", "/internal/accounts/team-a/token", body.clone())
+        .await;
+    assert_eq!(minted.status, 200, "{:?}", minted.body);
+    proxy.reset_counts();
+    let github_before = app.sim.count(Counter::Requests);
+
+    let cached = container
+        .internal("POST", "/internal/accounts/team-a/token", body)
+        .await;
+
+    assert_eq!(cached.status, 200, "{:?}", cached.body);
+    assert_eq!(cached.body["token"], minted.body["token"]);
+    let counts = proxy.counts();
+    assert_eq!(
+        (counts.get("Query"), counts.get("BatchGetItem"), counts.get("PutItem")),
+        (Some(&1), Some(&1), Some(&1)),
+        "the links, their installations and tokens, the audit record: {counts:?}"
+    );
+    assert_eq!(counts.values().sum::<u64>(), 3, "{counts:?}");
+    assert_eq!(app.sim.count(Counter::Requests), github_before, "no GitHub call");
+    let _ = installation;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_vends_of_one_scope_over_four_containers_mint_once() {
     let World { app, installation } = world().await;

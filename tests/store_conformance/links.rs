@@ -303,3 +303,34 @@ pub(super) async fn the_audit_trail_pages_and_filters_newest_first(store: &dyn S
     let rest = trail(store, query(None, window.cursor, Some(2_000), Some(4_000))).await;
     assert_eq!(rest.records.iter().map(|r| r.time_ms).collect::<Vec<_>>(), [2_000]);
 }
+
+pub(super) async fn account_snapshots_show_every_live_linked_installation_with_its_token(store: &dyn Store) {
+    let a = account("team-a");
+    let narrow = policy(&["api"], &[("contents", "read")]);
+    store
+        .link(&a, &installation(1), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
+    store.link(&a, &installation(2), &narrow, &audit()).await.unwrap();
+    store
+        .link(&a, &installation(3), &LinkPolicy::default(), &audit())
+        .await
+        .unwrap();
+    mint_for(store, &a, InstallationId(2), "s", "two").await;
+    deliver(store, WritePlan::Delete { id: InstallationId(3) }).await;
+
+    let mut snapshots = store.account_snapshots(&a, "team-a#s").await.unwrap();
+
+    snapshots.sort_by_key(|s| s.installation.as_ref().unwrap().id);
+    assert_eq!(snapshots.len(), 2, "the deleted installation is left out");
+    assert_eq!(snapshots[0].installation, Some(installation(1)));
+    assert!(snapshots[0].cached.is_none());
+    assert_eq!(snapshots[1].link.as_ref().unwrap().policy, narrow);
+    let token = snapshots[1].cached.as_ref().and_then(|c| c.token.as_ref()).unwrap();
+    assert_eq!(token.token.expose_secret(), "ghs_two");
+    assert!(store
+        .account_snapshots(&account("team-z"), "team-z#s")
+        .await
+        .unwrap()
+        .is_empty());
+}

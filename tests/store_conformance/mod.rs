@@ -174,6 +174,7 @@ conformance! {
         a_deleted_installations_tokens_await_revocation,
         a_writes_audit_record_lands_with_it_or_not_at_all,
         the_audit_trail_pages_and_filters_newest_first,
+        account_snapshots_show_every_live_linked_installation_with_its_token,
     ],
     subject: [nothing_secret_is_kept_in_plaintext],
 }

@@ -13,7 +13,7 @@ use crate::domain::tokens::{InstallationToken, TokenRequest};
 use crate::domain::{policy, AccountId, InstallationId};
 use crate::error::{Error, Result};
 use crate::github::GitHubError;
-use crate::store::{Lease, LinkedInstallation, TokenFence};
+use crate::store::{Lease, LinkedInstallation, TokenFence, VendSnapshot};
 use crate::App;
 
 /// How many times a vend starts over when the token it minted could not be
@@ -35,7 +35,7 @@ pub async fn vend(
         .account(account)
         .installation(id)
         .asked((&req.scope).into());
-    match vend_recorded(app, &record, account, id, req).await {
+    match vend_recorded(app, &record, account, id, req, None).await {
         Ok((token, true)) => Ok(token),
         Ok((token, false)) => {
             audit::write_required(app, audit::granted_token(record, &token)).await?;
@@ -58,7 +58,7 @@ pub(crate) async fn vend_for_action(
         .account(account)
         .installation(id)
         .asked((&req.scope).into());
-    vend_recorded(app, &record, account, id, req)
+    vend_recorded(app, &record, account, id, req, None)
         .await
         .map(|(token, _)| token)
 }
@@ -71,10 +71,14 @@ async fn vend_recorded(
     account: &AccountId,
     id: InstallationId,
     req: &TokenRequest,
+    mut first: Option<VendSnapshot>,
 ) -> Result<(InstallationToken, bool)> {
     let key = req.cache_key(account);
     for _ in 0..VEND_ROUNDS {
-        let snapshot = app.store.vend_snapshot(account, id, &key).await?;
+        let snapshot = match first.take() {
+            Some(read) => read,
+            None => app.store.vend_snapshot(account, id, &key).await?,
+        };
         let installation = policy::require_vendable(snapshot.linked(), snapshot.installation.as_ref())?;
         let link = snapshot.link.as_ref().expect("checked by require_vendable");
         // A grant that shrank since the policy was set caps it at once, even
@@ -106,7 +110,9 @@ async fn vend_recorded(
     ))
 }
 
-/// Picks the linked installation whose GitHub account is `owner`.
+/// Picks the linked installation whose GitHub account is `owner`: one read
+/// of the account's links, one of their installations and cached tokens,
+/// and the vend goes on from what they showed.
 pub async fn vend_for_owner(
     app: &App,
     caller: &str,
@@ -114,15 +120,40 @@ pub async fn vend_for_owner(
     owner: &str,
     req: &TokenRequest,
 ) -> Result<InstallationToken> {
-    match installation_for_owner(app, account, owner).await {
-        Ok(linked) => vend(app, caller, account, linked.installation.id, req).await,
-        Err(e) => {
-            let record = audit::record(app, caller, AuditAction::InstallationToken)
-                .account(account)
-                .asked((&req.scope).into());
-            audit::refused(app, record, e).await
+    let record = audit::record(app, caller, AuditAction::InstallationToken)
+        .account(account)
+        .asked((&req.scope).into());
+    let found = match snapshot_for_owner(app, account, owner, req).await {
+        Ok(found) => found,
+        Err(e) => return audit::refused(app, record, e).await,
+    };
+    let id = found.installation.as_ref().expect("found by its installation").id;
+    let record = record.installation(id);
+    match vend_recorded(app, &record, account, id, req, Some(found)).await {
+        Ok((token, true)) => Ok(token),
+        Ok((token, false)) => {
+            audit::write_required(app, audit::granted_token(record, &token)).await?;
+            Ok(token)
         }
+        Err(e) => audit::refused(app, record, e).await,
     }
+}
+
+async fn snapshot_for_owner(app: &App, account: &AccountId, owner: &str, req: &TokenRequest) -> Result<VendSnapshot> {
+    if !valid_login(owner) {
+        return Err(Error::bad_request("invalid_owner", "owner must be a GitHub login"));
+    }
+    app.store
+        .account_snapshots(account, &req.cache_key(account))
+        .await?
+        .into_iter()
+        .find(|s| s.installation.as_ref().is_some_and(|i| i.owned_by(owner)))
+        .ok_or_else(|| {
+            Error::forbidden(
+                "installation_not_linked",
+                format!("no installation on {owner} is linked to this account"),
+            )
+        })
 }
 
 /// The installation on GitHub account `owner` that is linked to `account`,

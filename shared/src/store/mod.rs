@@ -178,6 +178,10 @@ pub trait TokenCache: Send + Sync {
         installation: InstallationId,
         scope_key: &str,
     ) -> StoreResult<VendSnapshot>;
+    /// [`Self::vend_snapshot`] for every live installation linked to the
+    /// account, in two reads whatever their number: the account's links,
+    /// then their installations and cached tokens.
+    async fn account_snapshots(&self, account: &AccountId, scope_key: &str) -> StoreResult<Vec<VendSnapshot>>;
     /// The scope's item, without a token bound to anything but `fence`.
     async fn cached_token(
         &self,

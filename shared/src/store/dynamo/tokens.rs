@@ -90,6 +90,59 @@ impl TokenCache for DynamoStore {
         Ok(snapshot)
     }
 
+    async fn account_snapshots(&self, account: &AccountId, scope_key: &str) -> StoreResult<Vec<VendSnapshot>> {
+        let links = self
+            .query_partition(&keys::account_pk(account), Some(store_keys::LINKED_INSTALLATION))
+            .await?;
+        let mut snapshots = std::collections::BTreeMap::new();
+        for link in &links {
+            if let Some(id) = get_s(link, "sk").and_then(store_keys::linked_installation) {
+                let snapshot = VendSnapshot {
+                    link: Some(link_of_item(link)?),
+                    ..VendSnapshot::default()
+                };
+                snapshots.insert(id, (snapshot, None));
+            }
+        }
+        let wanted = snapshots
+            .keys()
+            .flat_map(|id| [keys::installation(*id), keys::token(*id, scope_key)])
+            .collect::<Vec<_>>();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        for item in self.batch_get(wanted).await? {
+            let Some(id) = get_s(&item, "pk").and_then(store_keys::installation_of_pk) else {
+                continue;
+            };
+            let Some((snapshot, token)) = snapshots.get_mut(&id) else {
+                continue;
+            };
+            if get_s(&item, "sk") == Some("META") {
+                snapshot.token_epoch = epoch_of(&item);
+                snapshot.installation = installation_from_item(item)?;
+                if snapshot.installation.is_none() {
+                    // A link to a tombstone: never served, removed now.
+                    self.finish_deletion(id).await;
+                }
+            } else {
+                *token = Some(item);
+            }
+        }
+        let mut found = Vec::new();
+        for (id, (mut snapshot, token)) in snapshots {
+            if snapshot.installation.is_none() {
+                continue;
+            }
+            if let Some(item) = token {
+                let fence = snapshot.fence(account);
+                snapshot.cached = Some(self.cached_from_item(&keys::token(id, scope_key), &item, &fence)?);
+            }
+            found.push(snapshot);
+        }
+        Ok(found)
+    }
+
     async fn cached_token(
         &self,
         installation: InstallationId,

@@ -84,6 +84,43 @@ impl TokenCache for EmbeddedStore {
         })
     }
 
+    async fn account_snapshots(&self, account: &AccountId, scope_key: &str) -> StoreResult<Vec<VendSnapshot>> {
+        let account = account.clone();
+        let scope = scope_key.to_owned();
+        let read = self
+            .read(move |r| {
+                let mut found = Vec::new();
+                for sk in r.sort_keys(&keys::account_pk(&account), keys::LINKED_INSTALLATION)? {
+                    let Some(id) = keys::linked_installation(&sk) else {
+                        continue;
+                    };
+                    let link = r.get::<LinkItem>(&keys::link_from_account(&account, id))?;
+                    let record = r.get::<MetaItem>(&keys::installation(id))?;
+                    let token = r.get::<TokenItem>(&keys::token(id, &scope))?;
+                    found.push((id, link, record, token));
+                }
+                Ok(found)
+            })
+            .await?;
+        let mut snapshots = Vec::new();
+        for (id, link, record, token) in read {
+            let Some(installation) = record.and_then(MetaItem::live) else {
+                continue;
+            };
+            let link = link.as_ref().map(LinkItem::stored);
+            let version = link.as_ref().map(|l| l.version.clone()).unwrap_or_default();
+            snapshots.push(VendSnapshot {
+                link,
+                installation: Some(installation),
+                cached: token
+                    .map(|t| self.cached_from_item(&keys::token(id, scope_key), t, &version))
+                    .transpose()?,
+                token_epoch: 0,
+            });
+        }
+        Ok(snapshots)
+    }
+
     async fn cached_token(
         &self,
         installation: InstallationId,
