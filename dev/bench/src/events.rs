@@ -41,8 +41,12 @@ pub fn frontend(method: &str, path: &str, body: Option<Value>, sub: &str, accoun
 }
 
 pub fn internal(path: &str, body: Value) -> Value {
+    internal_with("POST", path, Some(body))
+}
+
+pub fn internal_with(method: &str, path: &str, body: Option<Value>) -> Value {
     let headers = [("content-type", "application/json")];
-    http("POST", path, &headers, Some(body.to_string()), Auth::Iam)
+    http(method, path, &headers, body.map(|b| b.to_string()), Auth::Iam)
 }
 
 /// A webhook as GitHub sends it to the function URL, signed with the app's secret.

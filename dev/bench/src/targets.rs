@@ -50,9 +50,9 @@ pub fn check(ours: &Side, node: Option<&Side>) -> String {
         let calls = cached.samples.len() as u64;
         let all: u64 = cached.ops.values().sum();
         line(
-            reads == calls && all == calls && cached.github() == 0.0,
+            reads == calls && all == 2 * calls && cached.github() == 0.0,
             format!(
-                "cached vend: {:.2} DynamoDB requests ({:.2} reads), {:.2} GitHub requests (1, 1, 0)",
+                "cached vend: {:.2} DynamoDB requests ({:.2} reads; the other its audit record), {:.2} GitHub requests (2, 1, 0)",
                 all as f64 / calls as f64,
                 reads as f64 / calls as f64,
                 cached.github()

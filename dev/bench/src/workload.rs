@@ -140,6 +140,32 @@ pub async fn vending(infra: &Infra, imp: &Implementation, world: &World, n: usiz
         )
         .await;
     }
+    // Routes the Node.js baseline does not have (link policies, the audit
+    // trail, incident revocation): ours only, after the loop above so that
+    // a policy change does not turn its cached vends into mints.
+    if imp.name == "ours" {
+        let policy_path = format!("/accounts/team-a/installations/{}", world.org_installation);
+        let policies = [
+            json!({"permissions": {"contents": "read"}}),
+            json!({"repositories": ["widgets"], "permissions": {"contents": "read"}}),
+        ];
+        for i in 0..n {
+            let body = policies[i % 2].clone();
+            d.call(
+                Some("PATCH /accounts/{a}/installations/{i}"),
+                frontend("PATCH", &policy_path, Some(body), ALICE, ACCOUNTS),
+            )
+            .await;
+            d.call(Some("GET /accounts/{a}/audit"), get("/accounts/team-a/audit"))
+                .await;
+            d.call(None, internal(&vend_path(world), scope.clone())).await;
+            d.call(
+                Some("DELETE /internal/accounts/{a}/tokens (one live token)"),
+                crate::events::internal_with("DELETE", "/internal/accounts/team-a/tokens", None),
+            )
+            .await;
+        }
+    }
     d.finish().await
 }
 
