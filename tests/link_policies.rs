@@ -262,6 +262,36 @@ async fn a_policy_beyond_the_grant_or_malformed_or_by_a_non_member_changes_nothi
 }
 
 #[tokio::test]
+async fn a_policys_repositories_are_checked_at_github_with_a_token_revoked_at_once() {
+    let w = world().await;
+    let mints = w.app.sim.count(Counter::Mints(w.org));
+    let revocations = w.app.sim.count_path("DELETE", "/installation/token");
+
+    let set = set_policy(&w, "PATCH", json!({"repositories": ["api", "web"]})).await;
+
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    assert_eq!(
+        w.app.sim.count(Counter::Mints(w.org)),
+        mints + 1,
+        "one token to ask GitHub"
+    );
+    assert_eq!(
+        w.app.sim.count_path("DELETE", "/installation/token"),
+        revocations + 1,
+        "and it is revoked at once"
+    );
+    // The same repositories again: nothing to ask.
+    let again = set_policy(
+        &w,
+        "PATCH",
+        json!({"repositories": ["web", "api"], "permissions": {"contents": "read"}}),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(w.app.sim.count(Counter::Mints(w.org)), mints + 1);
+}
+
+#[tokio::test]
 async fn repository_creation_and_commits_need_their_permission_within_the_policy() {
     let w = world().await;
     let create = |name: &str| json!({"owner": "octo-org", "name": name, "private": true});
@@ -283,11 +313,13 @@ async fn repository_creation_and_commits_need_their_permission_within_the_policy
             create("svc-b"),
             403,
         ),
+        // A policy cannot name a repository before it exists: creating one
+        // needs the permission only.
         (
-            json!({"repositories": ["svc-c"], "permissions": {"administration": "write"}}),
+            json!({"repositories": ["api"], "permissions": {"administration": "write"}}),
             "repos",
             create("svc-d"),
-            403,
+            201,
         ),
         (
             json!({"repositories": ["web"], "permissions": {"contents": "write"}}),
@@ -322,6 +354,7 @@ async fn repository_creation_and_commits_need_their_permission_within_the_policy
         }
     }
     assert!(w.app.sim.repo_exists("octo-org", "svc-a"));
+    assert!(w.app.sim.repo_exists("octo-org", "svc-d"));
     assert!(!w.app.sim.repo_exists("octo-org", "svc-b"));
 }
 

@@ -145,10 +145,12 @@ impl LinkPolicy {
         }
     }
 
-    /// One action's need: `permission` at `level` at least, on `repository`.
-    pub fn require(&self, permission: &str, level: &str, repository: &str) -> DomainResult<()> {
+    /// One action's need: `permission` at `level` at least, on `repository`
+    /// if it acts on one (`None`: a repository being created, which no
+    /// policy can name before it exists).
+    pub fn require(&self, permission: &str, level: &str, repository: Option<&str>) -> DomainResult<()> {
         let mut refused = Vec::new();
-        if let Some(allowed) = &self.repositories {
+        if let (Some(allowed), Some(repository)) = (&self.repositories, repository) {
             if !allowed.contains(&repository.to_ascii_lowercase()) {
                 refused.push(format!("repository {:?}", repository.to_ascii_lowercase()));
             }
@@ -273,9 +275,14 @@ mod tests {
             Some(&["api"]),
             Some(&[("contents", "write"), ("administration", "read")]),
         );
-        assert!(p.require("contents", "write", "API").is_ok());
-        assert!(p.require("contents", "write", "web").is_err());
-        assert!(p.require("administration", "write", "api").is_err());
-        assert!(LinkPolicy::default().require("administration", "write", "any").is_ok());
+        assert!(p.require("contents", "write", Some("API")).is_ok());
+        assert!(p.require("contents", "write", Some("web")).is_err());
+        assert!(p.require("administration", "write", None).is_err());
+        assert!(LinkPolicy::default().require("administration", "write", None).is_ok());
+        let admin = policy(Some(&["api"]), Some(&[("administration", "write")]));
+        assert!(
+            admin.require("administration", "write", None).is_ok(),
+            "a new repository"
+        );
     }
 }

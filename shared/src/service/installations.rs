@@ -169,6 +169,10 @@ async fn link_recorded(
         PolicyOrder::Keep => existing.as_ref().map(|l| l.policy.clone()).unwrap_or_default(),
     };
     policy.require_within(&installation.permissions)?;
+    if policy.repositories.is_some() && existing.as_ref().map(|l| &l.policy.repositories) != Some(&policy.repositories)
+    {
+        require_repositories_reached(app, &installation, &policy).await?;
+    }
     let mut granted = record.clone().granted((&policy).into());
     if existing.is_some() && !matches!(order, PolicyOrder::Keep) {
         granted.action = AuditAction::Policy;
@@ -225,6 +229,37 @@ async fn require_authority(
         github_user,
         membership,
     )?)
+}
+
+/// A policy names only repositories the installation reaches. Only GitHub
+/// knows them, and the app learns them only with an installation token:
+/// one scoped to the policy is minted (GitHub refuses a repository the
+/// installation does not reach) and revoked at once. A suspended
+/// installation cannot be asked; its vends are refused meanwhile, and
+/// GitHub refuses such a repository at mint time afterwards.
+async fn require_repositories_reached(app: &App, installation: &Installation, policy: &LinkPolicy) -> Result<()> {
+    let scope = crate::domain::scope::TokenScope {
+        repositories: policy.repositories.clone().unwrap_or_default(),
+        repository_ids: Default::default(),
+        permissions: policy.permissions.clone().unwrap_or_default(),
+    };
+    let creds = app.secrets.current().await;
+    match app
+        .github
+        .create_installation_token(&creds, installation.id, &scope)
+        .await
+    {
+        Ok(token) => {
+            revocation::discard(app, installation.id, &token.token).await;
+            Ok(())
+        }
+        Err(GitHubError::Rejected { .. }) => Err(Error::Unprocessable {
+            code: "policy_beyond_installation",
+            message: "the installation does not reach every repository the policy names".into(),
+        }),
+        Err(GitHubError::Suspended { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Removes the link, then revokes at GitHub every token the account holds

@@ -45,7 +45,7 @@ async fn create_recorded(
     repo: NewRepository,
 ) -> Result<Repository> {
     check_repository(owner, &repo.name, repo.description.as_deref())?;
-    let installation = usable_installation(app, account, owner, ("administration", &repo.name)).await?;
+    let installation = usable_installation(app, account, owner, ("administration", None)).await?;
     record.installation_id = Some(installation.id);
     let created = if installation.is_organization() {
         let token = installation_token(app, caller, account, &installation).await?;
@@ -122,7 +122,7 @@ async fn commit_recorded(
             "repository names are 1-100 of A-Z a-z 0-9 - _ .",
         ));
     }
-    let installation = usable_installation(app, account, &req.owner, ("contents", &req.repo)).await?;
+    let installation = usable_installation(app, account, &req.owner, ("contents", Some(&req.repo))).await?;
     record.installation_id = Some(installation.id);
     let token = installation_token(app, caller, account, &installation).await?;
     record.token_sha256 = Some(token_sha256(&token));
@@ -185,13 +185,13 @@ async fn default_branch_head(app: &App, token: &SecretString, owner: &str, repo:
 }
 
 /// The installation on `owner` linked to the account, if it may be used now
-/// and the link's policy allows `permission: write` on `repository`:
-/// checked before GitHub is asked anything.
+/// and the link's policy allows `permission: write` (on `repository`, for
+/// an action on one): checked before GitHub is asked anything.
 async fn usable_installation(
     app: &App,
     account: &AccountId,
     owner: &str,
-    (permission, repository): (&str, &str),
+    (permission, repository): (&str, Option<&str>),
 ) -> Result<Installation> {
     let linked = installation_for_owner(app, account, owner).await?;
     policy::require_vendable(true, Some(&linked.installation))?;
