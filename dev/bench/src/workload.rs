@@ -165,6 +165,8 @@ pub async fn vending(infra: &Infra, imp: &Implementation, world: &World, n: usiz
             )
             .await;
         }
+        // The whole installation again, for the race that follows.
+        d.call(None, link(world.org_installation)).await;
     }
     d.finish().await
 }
