@@ -94,12 +94,14 @@ impl Infra {
         }
     }
 
-    /// Removes the delivery records written so far, as TTL eventually would,
-    /// between one webhook route and the next. moto deep-copies the whole
-    /// table for every transaction (its rollback), so without this each
-    /// event would cost moto more than the last, and the later routes'
-    /// latencies would measure moto's copying rather than the function.
-    /// Both implementations' tables get the same treatment.
+    /// Removes the delivery records and audit records written so far, as
+    /// TTL eventually would, between one webhook route and the next (and
+    /// before the first). moto deep-copies the whole table for every item
+    /// of a transaction (its rollback), so without this each event would
+    /// cost moto more than the last, and the later routes' latencies would
+    /// measure moto's copying rather than the function. Both
+    /// implementations' tables get the same treatment (Node's keeps no
+    /// audit trail).
     pub async fn forget_deliveries(&self, table: &str) {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
         let mut keys = Vec::new();
@@ -109,8 +111,9 @@ impl Infra {
                 .scan()
                 .table_name(table)
                 // Ours are `DELIVERY#…`, Node's `delivery#…`.
-                .filter_expression("begins_with(pk, :ours) OR begins_with(pk, :node)")
+                .filter_expression("begins_with(pk, :ours) OR begins_with(pk, :node) OR begins_with(pk, :audit)")
                 .expression_attribute_values(":ours", AttributeValue::S("DELIVERY#".into()))
+                .expression_attribute_values(":audit", AttributeValue::S("AUDIT#".into()))
                 .expression_attribute_values(":node", AttributeValue::S("delivery#".into()))
                 .projection_expression("pk, sk")
                 .set_exclusive_start_key(start)

@@ -31,11 +31,26 @@ pub async fn vend(
     id: InstallationId,
     req: &TokenRequest,
 ) -> Result<InstallationToken> {
-    let record = audit::record(app, caller, AuditAction::InstallationToken)
+    let record = vend_record(app, caller, account, req).installation(id);
+    let vended = vend_recorded(app, &record, account, id, req, None).await;
+    settle(app, record, vended).await
+}
+
+/// The record of a vend by `caller` for `account`, before its outcome.
+fn vend_record(app: &App, caller: &str, account: &AccountId, req: &TokenRequest) -> AuditRecord {
+    audit::record(app, caller, AuditAction::InstallationToken)
         .account(account)
-        .installation(id)
-        .asked((&req.scope).into());
-    match vend_recorded(app, &record, account, id, req, None).await {
+        .asked((&req.scope).into())
+}
+
+/// Writes what the vend's record still lacks: a cached token's grant (the
+/// token is handed out only once it is written), or the refusal.
+async fn settle(
+    app: &App,
+    record: AuditRecord,
+    vended: Result<(InstallationToken, bool)>,
+) -> Result<InstallationToken> {
+    match vended {
         Ok((token, true)) => Ok(token),
         Ok((token, false)) => {
             audit::write_required(app, audit::granted_token(record, &token)).await?;
@@ -54,10 +69,7 @@ pub(crate) async fn vend_for_action(
     id: InstallationId,
     req: &TokenRequest,
 ) -> Result<InstallationToken> {
-    let record = audit::record(app, caller, AuditAction::InstallationToken)
-        .account(account)
-        .installation(id)
-        .asked((&req.scope).into());
+    let record = vend_record(app, caller, account, req).installation(id);
     vend_recorded(app, &record, account, id, req, None)
         .await
         .map(|(token, _)| token)
@@ -120,23 +132,15 @@ pub async fn vend_for_owner(
     owner: &str,
     req: &TokenRequest,
 ) -> Result<InstallationToken> {
-    let record = audit::record(app, caller, AuditAction::InstallationToken)
-        .account(account)
-        .asked((&req.scope).into());
+    let record = vend_record(app, caller, account, req);
     let found = match snapshot_for_owner(app, account, owner, req).await {
         Ok(found) => found,
         Err(e) => return audit::refused(app, record, e).await,
     };
     let id = found.installation.as_ref().expect("found by its installation").id;
     let record = record.installation(id);
-    match vend_recorded(app, &record, account, id, req, Some(found)).await {
-        Ok((token, true)) => Ok(token),
-        Ok((token, false)) => {
-            audit::write_required(app, audit::granted_token(record, &token)).await?;
-            Ok(token)
-        }
-        Err(e) => audit::refused(app, record, e).await,
-    }
+    let vended = vend_recorded(app, &record, account, id, req, Some(found)).await;
+    settle(app, record, vended).await
 }
 
 async fn snapshot_for_owner(app: &App, account: &AccountId, owner: &str, req: &TokenRequest) -> Result<VendSnapshot> {
