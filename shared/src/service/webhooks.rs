@@ -94,9 +94,16 @@ async fn follow_up(app: &App, plan: &WritePlan, applied: Applied) -> Result<()> 
         WritePlan::Delete { id } => {
             revocation::revoke(app, audit::GITHUB, *id, Take::PendingOnly).await?;
         }
-        WritePlan::Upsert { installation, .. } => {
-            // A stale read's grant may be older than the record's.
-            if applied != Applied::Stale {
+        WritePlan::Upsert {
+            installation,
+            invalidate_tokens,
+            ..
+        } => {
+            // Only an event that says the grant changed is worth the query
+            // of the links (a stale read's grant may be older than the
+            // record's). Vends cap each policy by the grant they read, so
+            // a change seen through another event is never exceeded.
+            if *invalidate_tokens && applied != Applied::Stale {
                 shrink_policies(app, installation).await?;
             }
             if installation.status == InstallationStatus::Suspended {
