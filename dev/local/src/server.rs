@@ -49,19 +49,43 @@ async fn info(State(runner): State<Arc<Runner>>) -> Json<serde_json::Value> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SessionRequest {
     sub: String,
 }
 
+/// The broker's error shape, for the runner's own endpoints too.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// The platform user a sign-in body names: `{"sub": "alice"}`, read as
+/// the broker reads bodies (JSON whatever the content type), refused with
+/// the broker's JSON errors.
+/// (Refused with the status, code and message of the broker's JSON error.)
+type Refusal = (StatusCode, &'static str, &'static str);
+
+fn signing_in(body: &[u8]) -> Result<&'static (&'static str, &'static [&'static str]), Refusal> {
+    let req: SessionRequest = serde_json::from_slice(body).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "expected {\"sub\": \"<a platform user>\"}",
+        )
+    })?;
+    PLATFORM_USERS.iter().find(|(sub, _)| *sub == req.sub).ok_or((
+        StatusCode::NOT_FOUND,
+        "unknown_user",
+        "no such platform user",
+    ))
+}
+
 /// Signs the person in as one of the platform users: the token the JWT
 /// authorizer would have verified, and the local internal credential.
-async fn session(State(runner): State<Arc<Runner>>, Json(req): Json<SessionRequest>) -> Response {
-    let Some((sub, teams)) = PLATFORM_USERS.iter().find(|(sub, _)| *sub == req.sub) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": {"code": "unknown_user", "message": "no such user"}})),
-        )
-            .into_response();
+async fn session(State(runner): State<Arc<Runner>>, body: axum::body::Bytes) -> Response {
+    let (sub, teams) = match signing_in(&body) {
+        Ok(user) => user,
+        Err((status, code, message)) => return error(status, code, message),
     };
     let accounts: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
     let now = SystemTime::now()
@@ -73,7 +97,7 @@ async fn session(State(runner): State<Arc<Runner>>, Json(req): Json<SessionReque
             Json(json!({"sub": sub, "accounts": accounts, "token": token, "internal_key": runner.auth.internal_key()}))
                 .into_response()
         }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error"),
     }
 }
 
@@ -111,4 +135,37 @@ async fn broker_route(State(runner): State<Arc<Runner>>, request: Request) -> Re
         auth,
     };
     service.handle(request).await.into_http::<Body>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn refusal(body: &[u8]) -> (StatusCode, serde_json::Value) {
+        let (status, code, message) = signing_in(body).expect_err("refused");
+        let response = error(status, code, message);
+        let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        (status, serde_json::from_slice(&bytes).expect("a JSON error"))
+    }
+
+    #[tokio::test]
+    async fn a_bad_sign_in_is_the_brokers_json_error() {
+        for body in [
+            &b"not json"[..],
+            b"",
+            b"{}",
+            b"{\"sub\": 7}",
+            b"{\"sub\": \"alice\", \"admin\": true}",
+        ] {
+            let (status, error) = refusal(body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
+            assert_eq!(error["error"]["code"], "invalid_body", "{body:?}");
+        }
+        let (status, error) = refusal(br#"{"sub": "mallory"}"#).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("unknown_user"))
+        );
+        assert_eq!(signing_in(br#"{"sub": "alice"}"#).unwrap().0, "alice");
+    }
 }
