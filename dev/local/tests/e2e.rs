@@ -274,5 +274,19 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
         .await;
     walk.shot("after-uninstall").await;
 
+    // Another user in turn: nothing of alice's stays on the page.
+    walk.click("button[data-user=\"bob\"]").await;
+    walk.text_contains("#who", "bob").await;
+    walk.text_contains("#github-status", "not connected").await;
+    for leftover in [
+        "div[data-team=\"team-a\"]",
+        "div[data-audit=\"team-a\"]",
+        "tr[data-installation]",
+        "button[data-vend]",
+    ] {
+        walk.gone(leftover).await;
+    }
+    walk.shot("second-user").await;
+
     walk.client.close().await.unwrap();
 }
