@@ -188,6 +188,41 @@ async fn every_action_and_refusal_writes_one_record_and_none_holds_a_token() {
 }
 
 #[tokio::test]
+async fn refused_links_policy_changes_unlinks_and_user_tokens_are_recorded_too() {
+    let w = world().await;
+    assert_eq!(w.app.link(&w.alice, "team-a", w.org).await.status, 200);
+    let path = format!("/accounts/team-a/installations/{}", w.org);
+    // bob is not in team-a: each attempt on it is refused, and recorded
+    // in team-a's trail under bob's name.
+    let bob = User::new("bob", &["team-b"]);
+    for (method, body) in [
+        ("PUT", None),
+        ("PATCH", Some(json!({"permissions": {"contents": "read"}}))),
+        ("DELETE", None),
+    ] {
+        let refused = w.app.frontend(&bob, method, &path, body).await;
+        assert_eq!(refused.status, 403, "{method}");
+    }
+    // A platform user who never connected GitHub: the user-token refusal
+    // goes to that user's own trail.
+    let nobody = w.app.internal("POST", "/internal/users/carol/token", json!({})).await;
+    assert_eq!(nobody.status, 404, "{:?}", nobody.body);
+
+    let refused: Vec<(String, String, String)> = records(&trail(&w, "").await)
+        .iter()
+        .filter(|r| r["outcome"] == "refused")
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            (s("action"), s("caller"), s("error_code"))
+        })
+        .collect();
+    let bob = |action: &str| (action.to_owned(), "bob".to_owned(), "not_account_member".to_owned());
+    assert_eq!(refused, [bob("unlink"), bob("policy"), bob("link")], "newest first");
+    let table = w.app.table_dump().await;
+    assert!(table.contains("AUDIT#USER#carol") && table.contains("github_not_connected"));
+}
+
+#[tokio::test]
 async fn another_accounts_trail_is_refused() {
     let w = world().await;
     assert_eq!(w.app.link(&w.alice, "team-a", w.org).await.status, 200);

@@ -10,7 +10,7 @@ use github_sim::{Counter, RepoSelection};
 use serde_json::{json, Value};
 
 use crate::helpers::app::TestResponse;
-use crate::helpers::fixtures::{about, delivery, webhook};
+use crate::helpers::fixtures::{delivery, org_event};
 use crate::helpers::{TestApp, User};
 
 const GRANT: [(&str, &str); 5] = [
@@ -412,12 +412,4 @@ async fn a_shrinking_grant_shrinks_the_policy_and_a_growing_one_does_not_widen_i
         .vend("team-a", w.org, json!({"permissions": {"contents": "write"}}))
         .await;
     assert_eq!((write.status, write.error_code()), (403, "scope_not_allowed"));
-}
-
-fn org_event(name: &str, installation: u64) -> Value {
-    let mut payload = about(webhook(name), installation, "octo-org", 1);
-    if payload["installation"]["account"].is_object() {
-        payload["installation"]["account"]["type"] = "Organization".into();
-    }
-    payload
 }

@@ -4,9 +4,9 @@
 //! revoke yet is kept pending, reported, never vendable, and retried.
 
 use github_sim::{Fault, FaultKind, RepoSelection};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::fixtures::{about, delivery, webhook};
+use crate::helpers::fixtures::{delivery, org_event};
 use crate::helpers::{TestApp, User};
 
 struct World {
@@ -47,14 +47,6 @@ async fn two_tokens(w: &World, team: &str) -> Vec<String> {
 
 fn alive(w: &World, token: &str) -> bool {
     w.app.sim.installation_token_permissions(token).is_some()
-}
-
-fn org_event(name: &str, installation: u64) -> Value {
-    let mut payload = about(webhook(name), installation, "octo-org", 1);
-    if payload["installation"]["account"].is_object() {
-        payload["installation"]["account"]["type"] = "Organization".into();
-    }
-    payload
 }
 
 #[tokio::test]

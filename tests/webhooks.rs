@@ -7,7 +7,7 @@ use github_sim::{Counter, RepoSelection};
 use serde_json::{json, Value};
 
 use crate::helpers::app::WEBHOOK_SECRET;
-use crate::helpers::fixtures::{about, delivery, webhook};
+use crate::helpers::fixtures::{about, delivery, org_event, webhook};
 use crate::helpers::{TestApp, User};
 
 async fn stored(app: &TestApp, id: u64) -> Option<broker::domain::Installation> {
@@ -35,14 +35,6 @@ async fn linked_world() -> (TestApp, User, u64) {
     assert_eq!(app.link(&alice, "team-a", installation).await.status, 200);
     assert_eq!(app.vend("team-a", installation, json!({})).await.status, 200);
     (app, alice, installation)
-}
-
-fn org_event(name: &str, installation: u64) -> Value {
-    let mut payload = about(webhook(name), installation, "octo-org", 1);
-    if payload["installation"]["account"].is_object() {
-        payload["installation"]["account"]["type"] = "Organization".into();
-    }
-    payload
 }
 
 /// Codertocat, as in GitHub's example payload, with the app installed on

@@ -176,6 +176,18 @@ mod tests {
     }
 
     #[test]
+    fn audit_records_are_kept_90_days_unless_configured() {
+        assert_eq!(config(&[]).unwrap().audit_retention_days, 90);
+        assert_eq!(
+            config(&[("AUDIT_RETENTION_DAYS", "7")]).unwrap().audit_retention_days,
+            7
+        );
+        for bad in ["0", "3651", "a week", "-1"] {
+            assert!(config(&[("AUDIT_RETENTION_DAYS", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn linking_needs_admin_rights_unless_configured_otherwise() {
         assert_eq!(config(&[]).unwrap().link_authority, LinkAuthority::Admin);
         assert_eq!(

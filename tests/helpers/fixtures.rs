@@ -18,6 +18,16 @@ pub fn about(mut payload: Value, id: u64, login: &str, account_id: u64) -> Value
     payload
 }
 
+/// GitHub's example payload `name`, about installation `installation` of
+/// the organisation octo-org.
+pub fn org_event(name: &str, installation: u64) -> Value {
+    let mut payload = about(webhook(name), installation, "octo-org", 1);
+    if payload["installation"]["account"].is_object() {
+        payload["installation"]["account"]["type"] = "Organization".into();
+    }
+    payload
+}
+
 /// A fresh delivery id, as GitHub's `X-GitHub-Delivery` GUIDs.
 pub fn delivery() -> String {
     let mut b = [0u8; 16];

@@ -107,16 +107,18 @@ async fn finish(app: &App, caller: &str, p: PendingRevocation) -> bool {
         }
         return false;
     }
-    if let Some(record) = &record {
-        audit::log(record);
-    }
-    if let Err(e) = app
+    match app
         .store
         .revocation_done(p.installation, &p.token_sha256, record.as_ref())
         .await
     {
-        // Revoked all the same: the next revocation finds GitHub refusing it.
-        tracing::warn!(installation = %p.installation, error = %e, "a revoked token is still listed as pending");
+        // The log line only for a record that was written.
+        Ok(()) => record.iter().for_each(audit::log),
+        // Revoked all the same: the next revocation finds GitHub refusing
+        // it, and writes the record then.
+        Err(e) => {
+            tracing::warn!(installation = %p.installation, error = %e, "a revoked token is still listed as pending")
+        }
     }
     true
 }
