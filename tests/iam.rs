@@ -22,7 +22,8 @@ use github_sim::RepoSelection;
 use serde_json::{json, Value};
 use serde_yaml::Value as Yaml;
 
-use crate::helpers::fixtures::{about, delivery, webhook};
+use crate::helpers::fixtures::{about, delivery, org_event, webhook};
+use crate::helpers::platform::PlatformBus;
 use crate::helpers::reliability::record;
 use crate::helpers::{TestApp, User};
 
@@ -46,14 +47,18 @@ fn resource_name(v: &Yaml) -> String {
     match v {
         Yaml::Tagged(t) if t.tag == "GetAtt" => match t.value.as_str() {
             Some("Table.Arn") => "Table".into(),
+            Some("EventBus.Arn") => "EventBus".into(),
             other => panic!("unexpected !GetAtt {other:?}"),
         },
         Yaml::Tagged(t) if t.tag == "Ref" => t.value.as_str().expect("!Ref names a resource").to_owned(),
         Yaml::Tagged(t) if t.tag == "Sub" => {
             let s = t.value.as_str().expect("!Sub of a string");
-            match s.strip_prefix("${Table.Arn}") {
-                Some(rest) => format!("Table{rest}"),
-                None => panic!("unexpected !Sub {s}"),
+            if let Some(rest) = s.strip_prefix("${Table.Arn}") {
+                format!("Table{rest}")
+            } else if let Some(rest) = s.strip_prefix("${EventPayloadBucket.Arn}") {
+                format!("EventPayloadBucket{rest}")
+            } else {
+                panic!("unexpected !Sub {s}")
             }
         }
         other => panic!("unexpected policy resource {other:?}"),
@@ -94,6 +99,12 @@ fn as_grant(need: &Need) -> Grant {
         Resource::Table(_) => "Table".to_owned(),
         Resource::Index { index, .. } => format!("Table/index/{index}"),
         Resource::Secret(_) => "AppSecret".to_owned(),
+        Resource::EventBus(_) => "EventBus".to_owned(),
+        // The policy grants a prefix: an object under it needs that grant.
+        Resource::Object { key, .. } => match key.strip_prefix("payloads/") {
+            Some(name) if !name.is_empty() && !name.contains('/') => "EventPayloadBucket/payloads/*".to_owned(),
+            _ => format!("EventPayloadBucket/{key}"),
+        },
         Resource::Unknown => "?".to_owned(),
     };
     (need.action.clone(), resource)
@@ -112,7 +123,7 @@ fn describe(grants: &BTreeSet<Grant>) -> String {
 /// releasing its lease, a deletion's cleanup finished by a later vend, a
 /// revocation spanning several transactions, a refresh).
 async fn scenario() -> BTreeMap<String, BTreeSet<Need>> {
-    let (app, proxy) = TestApp::spawn_behind_proxy().await;
+    let (mut app, proxy) = TestApp::spawn_behind_proxy().await;
     let octocat = app.sim.add_user("octocat");
     app.sim.add_org("octo-org", &["octocat"]);
     app.sim.add_repo("octo-org", "web", false);
@@ -216,9 +227,17 @@ async fn scenario() -> BTreeMap<String, BTreeSet<Need>> {
         .await;
     assert_eq!(unlinked.status, 200);
 
-    // webhook: an update, a revocation of more connections than one
-    // transaction holds, and an uninstall whose cleanup is cut short and
-    // then finished by a vend.
+    // webhook: every delivery published for the platform (a push inline,
+    // a large one through the bucket); an update, a revocation of more
+    // connections than one transaction holds, and an uninstall whose
+    // cleanup is cut short and then finished by a vend.
+    let bus = PlatformBus::create(&app.sdk).await;
+    app.container = app.container_behind(&proxy, |c| c.events = Some(bus.backend())).await;
+    let mut push = org_event("push", org);
+    assert_eq!(app.webhook("push", &delivery(), &push).await.status, 200);
+    push["padding"] = "x".repeat(300 * 1024).into();
+    assert_eq!(app.webhook("push", &delivery(), &push).await.status, 200);
+    assert_eq!(bus.received().await.len(), 2);
     let suspend = about(webhook("installation.suspend"), personal, "octocat", octocat);
     assert_eq!(app.webhook("installation", &delivery(), &suspend).await.status, 200);
     let robot = app.sim.add_user("robot");
@@ -300,13 +319,20 @@ async fn the_whole_runs_requests_need_nothing_the_policies_lack() {
                 resource["table"].as_str(),
                 resource["index"].as_str(),
                 resource["secret"].as_str(),
+                resource["event_bus"].as_str(),
+                resource["bucket"].as_str(),
             ) {
-                (Some(table), Some(index), _) => Resource::Index {
+                (Some(table), Some(index), ..) => Resource::Index {
                     table: table.into(),
                     index: index.into(),
                 },
-                (Some(table), None, _) => Resource::Table(table.into()),
-                (_, _, Some(secret)) => Resource::Secret(secret.into()),
+                (Some(table), None, ..) => Resource::Table(table.into()),
+                (_, _, Some(secret), ..) => Resource::Secret(secret.into()),
+                (.., Some(bus), _) => Resource::EventBus(bus.into()),
+                (.., Some(bucket)) => Resource::Object {
+                    bucket: bucket.into(),
+                    key: resource["key"].as_str().unwrap_or_default().into(),
+                },
                 _ => Resource::Unknown,
             },
         };

@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod concurrency;
 mod faults;
+mod forwarding;
 mod github_client;
 mod hostile;
 mod hygiene;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError, StoreBackend};
+use crate::config::{Config, ConfigError, EventsBackend, StoreBackend};
+use crate::events::EventBus;
 use crate::github::Client;
 use crate::secrets::{SecretCache, SecretError};
 use crate::store::{Store, StoreError};
@@ -19,6 +20,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub github: Arc<dyn Client>,
     pub clock: Arc<dyn Clock>,
+    /// Where verified deliveries are published; `None`: not forwarded.
+    pub events: Option<Arc<dyn EventBus>>,
     /// The app's slug, from the secret or `GET /app` once per container.
     app_slug: tokio::sync::OnceCell<String>,
 }
@@ -62,12 +65,14 @@ impl App {
         let store = crate::store::open(&config, sdk, sealer, clock.clone())?;
         let github = crate::github::open(&config, crate::store::RECORD_RESERVE, clock.clone())
             .map_err(|e| StartupError::Http(e.to_string()))?;
+        let events = crate::events::open(&config, sdk);
         Ok(Self {
             config,
             secrets,
             store,
             github,
             clock,
+            events,
             app_slug: tokio::sync::OnceCell::new(),
         })
     }
@@ -90,14 +95,15 @@ impl App {
 }
 
 /// The AWS configuration a port of `config` needs: the default chain when
-/// DynamoDB is named, and otherwise one that never looks for credentials
+/// DynamoDB, Secrets Manager or EventBridge is named, and otherwise one that never looks for credentials
 /// or a region (nothing will call AWS).
 async fn aws_for(config: &Config) -> SdkConfig {
     let on_aws = matches!(config.store, Some(StoreBackend::DynamoDb { .. }))
         || matches!(
             config.app_secret,
             Some(crate::config::SecretLocation::SecretsManager { .. })
-        );
+        )
+        || matches!(config.events, Some(EventsBackend::EventBridge { .. }));
     if on_aws {
         aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
     } else {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::domain::forwarding::EventFilter;
 use crate::domain::policy::LinkAuthority;
 
 /// Where the broker keeps its state.
@@ -25,6 +26,16 @@ pub enum SecretLocation {
     /// The secret's JSON itself (the local runner, the fuzz targets): never
     /// read from the environment, so a deployed function cannot be given one.
     Value(SecretString),
+}
+
+/// Where verified deliveries are published for the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventsBackend {
+    /// The EventBridge bus `EVENT_BUS_NAME`, with payloads over the entry
+    /// limit in the bucket `EVENT_PAYLOAD_BUCKET` (the webhook function).
+    EventBridge { bus: String, payload_bucket: String },
+    /// An in-process bus (the local runner's page watches it).
+    InProcess,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +65,11 @@ pub struct Config {
     pub link_authority: LinkAuthority,
     /// How long audit records are kept: `AUDIT_RETENTION_DAYS`, default 90.
     pub audit_retention_days: u32,
+    /// From `EVENT_BUS_NAME` and `EVENT_PAYLOAD_BUCKET`; unset, nothing is
+    /// published.
+    pub events: Option<EventsBackend>,
+    /// Which events are published: `FORWARD_EVENTS`, default all.
+    pub forward_events: EventFilter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +137,18 @@ impl Config {
                     .filter(|d| (1..=3650).contains(d))
                     .ok_or_else(|| ConfigError("AUDIT_RETENTION_DAYS must be a number of days, 1 to 3650".into()))?,
             },
+            events: match (get("EVENT_BUS_NAME"), get("EVENT_PAYLOAD_BUCKET")) {
+                (None, _) => None,
+                (Some(bus), Some(payload_bucket)) => Some(EventsBackend::EventBridge { bus, payload_bucket }),
+                // A payload over the entry limit would have nowhere to go.
+                (Some(_), None) => {
+                    return Err(ConfigError(
+                        "EVENT_PAYLOAD_BUCKET is required with EVENT_BUS_NAME".into(),
+                    ))
+                }
+            },
+            forward_events: EventFilter::parse(&get("FORWARD_EVENTS").unwrap_or_default())
+                .map_err(|e| ConfigError(format!("FORWARD_EVENTS: {e}")))?,
         })
     }
 
@@ -185,6 +213,31 @@ mod tests {
         for bad in ["0", "3651", "a week", "-1"] {
             assert!(config(&[("AUDIT_RETENTION_DAYS", bad)]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn events_are_published_only_to_a_named_bus_with_its_payload_bucket() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.events, None);
+        assert_eq!(c.forward_events, EventFilter::All);
+        let c = config(&[
+            ("EVENT_BUS_NAME", "bus"),
+            ("EVENT_PAYLOAD_BUCKET", "bucket"),
+            ("FORWARD_EVENTS", "push,pull_request"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.events,
+            Some(EventsBackend::EventBridge {
+                bus: "bus".into(),
+                payload_bucket: "bucket".into()
+            })
+        );
+        assert!(c.forward_events.forwards("push") && !c.forward_events.forwards("issues"));
+        let err = config(&[("EVENT_BUS_NAME", "bus")]).unwrap_err();
+        assert!(err.to_string().contains("EVENT_PAYLOAD_BUCKET"));
+        let err = config(&[("FORWARD_EVENTS", "Push!")]).unwrap_err();
+        assert!(err.to_string().contains("FORWARD_EVENTS"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use crate::domain::DomainError;
+use crate::events::EventsError;
 use crate::github::GitHubError;
 use crate::store::StoreError;
 
@@ -42,6 +43,9 @@ pub enum Error {
     GitHub(#[source] GitHubError),
     #[error("state store request failed")]
     Store(#[source] StoreError),
+    /// A verified delivery could not be published for the platform.
+    #[error("event publication failed")]
+    Events(#[source] EventsError),
     /// Configuration or secret problems found while serving.
     #[error("{0}")]
     Internal(String),
@@ -97,7 +101,7 @@ impl Error {
             Self::GitHub(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::GitHub(GitHubError::RateLimited { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::GitHub(_) => StatusCode::BAD_GATEWAY,
-            Self::Store(StoreError::Throttled(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::Throttled(_)) | Self::Events(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +124,7 @@ impl Error {
             Self::GitHub(GitHubError::RateLimited { .. }) => "github_rate_limited",
             Self::GitHub(_) => "github_unavailable",
             Self::Store(StoreError::Throttled(_)) => "store_throttled",
+            Self::Events(_) => "event_publication_failed",
             Self::Store(_) | Self::Internal(_) => "internal_error",
         }
     }
@@ -137,6 +142,7 @@ impl Error {
             Self::GitHub(GitHubError::UnsafePath(_)) => "internal error".into(),
             Self::GitHub(_) => "GitHub did not answer as expected; try again later".into(),
             Self::Store(StoreError::Throttled(_)) => "the broker is busy; try again".into(),
+            Self::Events(_) => "the delivery could not be published for the platform; its redelivery will be".into(),
             Self::Store(_) | Self::Internal(_) => "internal error".into(),
             other => other.to_string(),
         }
@@ -151,6 +157,12 @@ impl From<DomainError> for Error {
             DomainError::Unprocessable { code, message } => Self::Unprocessable { code, message },
             DomainError::TooLarge { limit } => Self::PayloadTooLarge { limit },
         }
+    }
+}
+
+impl From<EventsError> for Error {
+    fn from(e: EventsError) -> Self {
+        Self::Events(e)
     }
 }
 

@@ -15,18 +15,22 @@
 //! - [`error`]: the use cases' error, and its status and code.
 //! - the ports, each a trait module with its adapters in sub-modules:
 //!   [`store`] (DynamoDB, an embedded file), [`github`] (REST over reqwest),
-//!   [`secrets`] (Secrets Manager, a given value), [`clock`].
+//!   [`secrets`] (Secrets Manager, a given value), [`events`] (EventBridge
+//!   and S3, an in-process bus), [`clock`]; below them [`aws_bounds`], the
+//!   time bounds of every AWS SDK client.
 //! - [`domain`]: values and rules, with its own error type; no I/O.
 //! - below all: [`crypto`], [`deadline`], [`telemetry`].
 
 pub mod api;
 pub mod app;
+pub mod aws_bounds;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod deadline;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod github;
 pub mod secrets;
 pub mod service;

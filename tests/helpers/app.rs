@@ -122,7 +122,7 @@ impl std::ops::Deref for TestApp {
     }
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     let mut bytes = [0u8; 6];
     rand_bytes(&mut bytes);
     format!("{prefix}-{}", hex::encode(bytes))
@@ -135,7 +135,8 @@ fn rand_bytes(buf: &mut [u8]) {
 
 /// Where `function` reaches AWS through the proxy at `aws_base`.
 pub fn function_endpoint(aws_base: &str, function: Function) -> String {
-    format!("{aws_base}/fn/{}", function.name())
+    // The trailing slash: S3 appends the bucket to the endpoint's path as is.
+    format!("{aws_base}/fn/{}/", function.name())
 }
 
 pub async fn sdk_config() -> SdkConfig {

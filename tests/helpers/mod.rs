@@ -7,6 +7,7 @@ pub mod events;
 pub mod fixtures;
 pub mod logs;
 pub mod moto;
+pub mod platform;
 pub mod reliability;
 pub mod secret_sweep;
 pub mod table;

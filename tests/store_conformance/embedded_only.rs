@@ -22,7 +22,10 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
         deliver(&store, upsert(installation(2))).await;
         deliver(&store, WritePlan::Delete { id: InstallationId(2) }).await;
         let renamed = upsert(renamed("org-1"));
-        assert_eq!(store.apply_delivery("d", 1_001, &renamed).await.unwrap(), Applied::Done);
+        assert_eq!(
+            store.apply_delivery("d", 1_001, &renamed, None).await.unwrap(),
+            Applied::Done
+        );
         let token = mint(&store, 1, "s", 5_000).await;
         let version = store.get_connection(&user("alice")).await.unwrap().unwrap().version;
         (token, version)
@@ -48,7 +51,7 @@ async fn the_embedded_store_keeps_its_state_across_close_and_reopen() {
     assert_eq!(deliver(&store, upsert(installation(2))).await, Applied::Gone);
     assert_eq!(
         store
-            .apply_delivery("d", 9_000, &upsert(installation(1)))
+            .apply_delivery("d", 9_000, &upsert(installation(1)), None)
             .await
             .unwrap(),
         Applied::Duplicate

@@ -164,6 +164,7 @@ conformance! {
         invalidating_tokens_hides_every_scope_of_that_installation_only,
         an_update_that_does_not_invalidate_keeps_the_cached_tokens,
         a_delivery_is_applied_once_and_a_redelivery_changes_nothing,
+        a_forwarded_deliverys_accounts_and_publication_are_recorded,
         of_ten_concurrent_copies_of_a_delivery_exactly_one_applies,
         a_delivery_for_a_deleted_installation_is_gone_and_not_recorded,
         a_revocation_disconnects_every_user_at_once_and_skips_unknown_ones,

@@ -144,7 +144,10 @@ pub(super) fn ids(linked: &[LinkedInstallation]) -> Vec<u64> {
 
 /// Applies `change` as a delivery of its own.
 pub(super) async fn deliver(store: &dyn Store, change: WritePlan) -> Applied {
-    store.apply_delivery(&token_urlsafe(), 1_000, &change).await.unwrap()
+    store
+        .apply_delivery(&token_urlsafe(), 1_000, &change, None)
+        .await
+        .unwrap()
 }
 
 /// The installation as a webhook read it from GitHub, each read later than

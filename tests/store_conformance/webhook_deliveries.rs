@@ -5,7 +5,7 @@ use super::*;
 pub(super) async fn a_delivery_is_applied_once_and_a_redelivery_changes_nothing(store: &dyn Store) {
     assert_eq!(
         store
-            .apply_delivery("d", 1_000, &upsert(installation(1)))
+            .apply_delivery("d", 1_000, &upsert(installation(1)), None)
             .await
             .unwrap(),
         Applied::Done
@@ -13,7 +13,10 @@ pub(super) async fn a_delivery_is_applied_once_and_a_redelivery_changes_nothing(
     let mut suspended = installation(1);
     suspended.status = InstallationStatus::Suspended;
 
-    let again = store.apply_delivery("d", 1_001, &upsert(suspended)).await.unwrap();
+    let again = store
+        .apply_delivery("d", 1_001, &upsert(suspended), None)
+        .await
+        .unwrap();
 
     assert_eq!(again, Applied::Duplicate);
     assert_eq!(
@@ -27,7 +30,7 @@ pub(super) async fn of_ten_concurrent_copies_of_a_delivery_exactly_one_applies(s
     deliver(store, upsert(installation(1))).await;
     let renames: Vec<_> = (0..10).map(|i| upsert(renamed(&format!("org-{i}")))).collect();
 
-    let applied = join_all(renames.iter().map(|r| store.apply_delivery("d", 1_000, r))).await;
+    let applied = join_all(renames.iter().map(|r| store.apply_delivery("d", 1_000, r, None))).await;
 
     let winners: Vec<usize> = applied
         .iter()
@@ -54,7 +57,7 @@ pub(super) async fn a_delivery_for_a_deleted_installation_is_gone_and_not_record
     for _ in 0..2 {
         assert_eq!(
             store
-                .apply_delivery("late", 1_000, &upsert(installation(1)))
+                .apply_delivery("late", 1_000, &upsert(installation(1)), None)
                 .await
                 .unwrap(),
             Applied::Gone,
@@ -74,7 +77,10 @@ pub(super) async fn a_revocation_disconnects_every_user_at_once_and_skips_unknow
         users: vec![user("alice"), user("nobody"), user("bob")],
     };
 
-    assert_eq!(store.apply_delivery("d", 1_000, &revoked).await.unwrap(), Applied::Done);
+    assert_eq!(
+        store.apply_delivery("d", 1_000, &revoked, None).await.unwrap(),
+        Applied::Done
+    );
 
     for sub in ["alice", "bob"] {
         assert!(store.get_connection(&user(sub)).await.unwrap().is_none(), "{sub}");
@@ -87,11 +93,45 @@ pub(super) async fn a_revocation_disconnects_every_user_at_once_and_skips_unknow
     assert!(store.get_connection(&user("carol")).await.unwrap().is_some());
     store.put_connection(&connection("alice", 7, &tokens)).await.unwrap();
     assert_eq!(
-        store.apply_delivery("d", 1_001, &revoked).await.unwrap(),
+        store.apply_delivery("d", 1_001, &revoked, None).await.unwrap(),
         Applied::Duplicate
     );
     assert!(
         store.get_connection(&user("alice")).await.unwrap().is_some(),
         "a reconnect after the revocation survives its redelivery"
     );
+}
+
+/// A forwarded delivery: its accounts recorded with its change stay its
+/// own (a redelivery after a deletion reads them back), its publication is
+/// recorded once, and a delivery the broker does not act on gets a record
+/// at its publication alone.
+pub(super) async fn a_forwarded_deliverys_accounts_and_publication_are_recorded(store: &dyn Store) {
+    let teams = [AccountId::parse("team-a").unwrap(), AccountId::parse("team-b").unwrap()];
+    let state = store.delivery_state("d").await.unwrap();
+    assert_eq!((state.accounts, state.published), (None, false));
+
+    let applied = store
+        .apply_delivery("d", 1_000, &upsert(installation(1)), Some(&teams))
+        .await
+        .unwrap();
+    assert_eq!(applied, Applied::Done);
+    let state = store.delivery_state("d").await.unwrap();
+    assert_eq!((state.accounts.as_deref(), state.published), (Some(&teams[..]), false));
+
+    // The publication keeps the accounts recorded first.
+    store.mark_published("d", 1_001, &[]).await.unwrap();
+    let state = store.delivery_state("d").await.unwrap();
+    assert_eq!((state.accounts.as_deref(), state.published), (Some(&teams[..]), true));
+    // Still one delivery: a redelivery is a duplicate.
+    let again = store
+        .apply_delivery("d", 1_002, &upsert(installation(1)), Some(&[]))
+        .await
+        .unwrap();
+    assert_eq!(again, Applied::Duplicate);
+
+    // A push: recorded when published, with its accounts (none here).
+    store.mark_published("push", 1_003, &[]).await.unwrap();
+    let state = store.delivery_state("push").await.unwrap();
+    assert_eq!((state.accounts, state.published), (Some(Vec::new()), true));
 }

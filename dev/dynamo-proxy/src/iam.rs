@@ -2,7 +2,9 @@
 //! itself: moto authorizes everything, so the tests learn each function's
 //! real needs here and hold `template.yaml`'s policies to them.
 //!
-//! AWS authorizes DynamoDB item by item: a `TransactWriteItems` needs
+//! EventBridge authorizes `events:PutEvents` on each entry's bus, and S3 a
+//! `PutObject` on the object (`bucket/key`, the path of a path-style
+//! request). AWS authorizes DynamoDB item by item: a `TransactWriteItems` needs
 //! `PutItem`, `UpdateItem`, `DeleteItem` or `ConditionCheckItem` for each of
 //! its items (there is no `TransactWriteItems` action), a
 //! `TransactGetItems` needs `GetItem`, a `Query` or `Scan` on an index needs
@@ -22,6 +24,13 @@ pub enum Resource {
         index: String,
     },
     Secret(String),
+    /// An EventBridge bus, by name (`default` when an entry names none).
+    EventBus(String),
+    /// An S3 object.
+    Object {
+        bucket: String,
+        key: String,
+    },
     /// What the request did not name (a malformed body).
     Unknown,
 }
@@ -47,11 +56,38 @@ fn table(body: &Value) -> Resource {
         .map_or(Resource::Unknown, |t| Resource::Table(t.to_owned()))
 }
 
+/// The actions AWS checks for one S3 request (path-style: `/bucket/key`),
+/// which names its operation by method and path rather than a target.
+pub fn s3_needs(method: &str, path: &str) -> BTreeSet<Need> {
+    let path = path.split('?').next().unwrap_or("").trim_start_matches('/');
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+    let object = || Resource::Object {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+    };
+    let (action, resource) = match (method, key.is_empty()) {
+        ("PUT", false) => ("s3:PutObject", object()),
+        ("GET" | "HEAD", false) => ("s3:GetObject", object()),
+        ("DELETE", false) => ("s3:DeleteObject", object()),
+        _ => ("s3:ListBucket", Resource::Unknown),
+    };
+    BTreeSet::from([need(action, resource)])
+}
+
 /// The actions AWS checks for one request, given its `X-Amz-Target` and body.
 pub fn needs(target: &str, body: &[u8]) -> BTreeSet<Need> {
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let (service, operation) = target.split_once('.').unwrap_or(("", target));
     let mut out = BTreeSet::new();
+    if service == "AWSEvents" {
+        for entry in body["Entries"].as_array().into_iter().flatten() {
+            let bus = entry["EventBusName"].as_str().unwrap_or("default");
+            // A bus named by ARN is the same bus.
+            let name = bus.rsplit('/').next().unwrap_or(bus);
+            out.insert(need(format!("events:{operation}"), Resource::EventBus(name.to_owned())));
+        }
+        return out;
+    }
     if service.eq_ignore_ascii_case("secretsmanager") {
         let secret = body["SecretId"]
             .as_str()
@@ -155,6 +191,27 @@ mod tests {
                 need("dynamodb:BatchWriteItem", t("a")),
                 need("dynamodb:BatchWriteItem", t("b"))
             ])
+        );
+    }
+
+    #[test]
+    fn events_are_put_on_each_entrys_bus_and_objects_by_their_path() {
+        let body =
+            br#"{"Entries": [{"EventBusName": "b1"}, {"EventBusName": "arn:aws:events:eu-west-1:1:event-bus/b2"}]}"#;
+        assert_eq!(
+            needs("AWSEvents.PutEvents", body),
+            BTreeSet::from([
+                need("events:PutEvents", Resource::EventBus("b1".into())),
+                need("events:PutEvents", Resource::EventBus("b2".into()))
+            ])
+        );
+        let object = Resource::Object {
+            bucket: "bk".into(),
+            key: "payloads/d.json".into(),
+        };
+        assert_eq!(
+            s3_needs("PUT", "/bk/payloads/d.json?x-id=PutObject"),
+            BTreeSet::from([need("s3:PutObject", object)])
         );
     }
 

@@ -22,6 +22,7 @@
 //! `DYNAMO_PROXY_IAM_LOG` set, every new (caller, need) is also appended to
 //! that file as one JSON line, across every proxy of the process.
 
+mod eventbridge;
 mod faults;
 pub mod iam;
 pub mod moto;
@@ -86,6 +87,8 @@ fn log_needs(caller: &str, needs: &BTreeSet<iam::Need>) {
                 iam::Resource::Table(t) => serde_json::json!({"table": t}),
                 iam::Resource::Index { table, index } => serde_json::json!({"table": table, "index": index}),
                 iam::Resource::Secret(s) => serde_json::json!({"secret": s}),
+                iam::Resource::EventBus(b) => serde_json::json!({"event_bus": b}),
+                iam::Resource::Object { bucket, key } => serde_json::json!({"bucket": bucket, "key": key}),
                 iam::Resource::Unknown => serde_json::json!({}),
             };
             let line = serde_json::json!({"caller": caller, "action": need.action, "resource": resource});
@@ -183,9 +186,10 @@ impl DynamoProxy {
         self.lock().needs.clone()
     }
 
-    /// The endpoint that names `caller` to the proxy: `{url}/fn/{caller}`.
+    /// The endpoint that names `caller` to the proxy: `{url}/fn/{caller}/`
+    /// (S3 appends the bucket to the endpoint's path as it is).
     pub fn url_for(&self, caller: &str) -> String {
-        format!("{}/fn/{caller}", self.url())
+        format!("{}/fn/{caller}/", self.url())
     }
 
     /// Requests seen per operation since the start or the last reset.
@@ -235,6 +239,24 @@ impl Drop for DynamoProxy {
     }
 }
 
+/// The S3 operation a path-style request names, for counting and faults.
+fn s3_operation(method: &str, path: &str) -> &'static str {
+    let has_key = path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .contains('/');
+    match (method, has_key) {
+        ("PUT", true) => "PutObject",
+        ("GET", true) => "GetObject",
+        ("HEAD", true) => "HeadObject",
+        ("DELETE", true) => "DeleteObject",
+        ("PUT", false) => "CreateBucket",
+        _ => "ListObjects",
+    }
+}
+
 /// Headers that belong to one hop and must not be copied across.
 const HOP_BY_HOP: [&str; 5] = [
     "host",
@@ -264,11 +286,22 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let op = operation(&target).to_owned();
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let (caller, path) = caller_of(path_and_query);
+    // S3 names its operation by method and path, not by a target header.
+    let s3 = target.is_empty() && !path.starts_with("/moto-api");
+    let op = match s3 {
+        true => s3_operation(parts.method.as_str(), &path).to_owned(),
+        false => operation(&target).to_owned(),
+    };
     // AWS authorizes a request before anything else, faulted or not.
-    let needs = caller.map(|c| (c, iam::needs(&target, &body)));
+    let needs = caller.map(|c| {
+        let needs = match s3 {
+            true => iam::s3_needs(parts.method.as_str(), &path),
+            false => iam::needs(&target, &body),
+        };
+        (c, needs)
+    });
     if let Some((caller, needs)) = &needs {
         log_needs(caller, needs);
     }
@@ -286,6 +319,10 @@ async fn handle(proxy: Proxy, request: Request) -> Response {
         Some(FaultKind::Delay(d)) => tokio::time::sleep(*d).await,
         Some(FaultKind::LoseAnswer) | None => {}
         Some(kind) => return error(kind, &target, &body),
+    }
+    // moto takes entries of any size; EventBridge refuses the request.
+    if op == "PutEvents" && eventbridge::oversized(&body) {
+        return eventbridge::too_large();
     }
     let mut upstream = proxy
         .client

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod events;
+pub mod forwarding;
 pub mod ids;
 pub mod installation;
 pub mod link_policy;

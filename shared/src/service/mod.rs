@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod connection;
+pub mod forwarding;
 pub mod installations;
 pub mod oauth;
 pub mod repos;

@@ -16,7 +16,7 @@ use super::audit;
 use super::revocation::{self, Take};
 use crate::domain::audit::AuditAction;
 use crate::domain::events::Effect;
-use crate::domain::{Installation, InstallationStatus};
+use crate::domain::{AccountId, Installation, InstallationStatus};
 use crate::error::Result;
 use crate::store::{Applied, WritePlan};
 use crate::App;
@@ -59,12 +59,16 @@ async fn plan(app: &App, delivery: &Delivery<'_>) -> Result<WritePlan> {
     })
 }
 
-pub async fn apply(app: &App, delivery: &Delivery<'_>) -> Result<Outcome> {
+/// `accounts`: those the delivery is forwarded with, recorded with it.
+pub async fn apply(app: &App, delivery: &Delivery<'_>, accounts: Option<&[AccountId]>) -> Result<Outcome> {
     let plan = plan(app, delivery).await?;
     // One atomic write applies the plan and records the delivery: a
     // redelivery, or a copy racing this one, finds it done; a failure
     // leaves nothing done for GitHub's redelivery to redo.
-    let applied = app.store.apply_delivery(delivery.id, app.now(), &plan).await?;
+    let applied = app
+        .store
+        .apply_delivery(delivery.id, app.now(), &plan, accounts)
+        .await?;
     // What follows is idempotent, so a redelivery (a duplicate) finishes
     // what a failure here left undone.
     if applied != Applied::Gone {

@@ -265,7 +265,34 @@ pub trait Deliveries: Send + Sync {
     /// except that a deletion's cleanup (links and tokens, after the
     /// tombstone) may be left unfinished, and a redelivery of it, though a
     /// `Duplicate`, finishes it.
-    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied>;
+    /// `accounts`, when the delivery is forwarded, are recorded with it:
+    /// a redelivery after the change (a deletion removes the links) is
+    /// labelled as the first arrival was.
+    async fn apply_delivery(
+        &self,
+        id: &str,
+        now: UnixTime,
+        change: &WritePlan,
+        accounts: Option<&[AccountId]>,
+    ) -> StoreResult<Applied>;
+
+    /// What is recorded of delivery `id` for forwarding it (a strongly
+    /// consistent read).
+    async fn delivery_state(&self, id: &str) -> StoreResult<DeliveryState>;
+
+    /// Records that delivery `id`'s event was published, with the accounts
+    /// it was labelled with (those recorded already are kept). A delivery
+    /// the broker does not act on has its record written here.
+    async fn mark_published(&self, id: &str, now: UnixTime, accounts: &[AccountId]) -> StoreResult<()>;
+}
+
+/// What is recorded of a delivery, for forwarding it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// The accounts recorded when it first arrived; `None`: none recorded.
+    pub accounts: Option<Vec<AccountId>>,
+    /// Whether its event was published.
+    pub published: bool,
 }
 
 /// A connection's tokens as the services see them: stored tokens that do

@@ -2,14 +2,15 @@
 //! delivery's record, conditional on the record not existing yet.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 use super::connections::CONNECTED;
+use super::expr::UpdateExpr;
 use super::installations::{epoch_bump, record_update, tombstone, NEWER_READ, NOT_DELETED};
 use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
-use crate::domain::UserId;
-use crate::store::{retention, Applied, Deliveries, StoreError, StoreResult, WritePlan};
+use crate::domain::{AccountId, UserId};
+use crate::store::{retention, Applied, Deliveries, DeliveryState, StoreError, StoreResult, WritePlan};
 
 /// Items a change writes per transaction, the delivery's record aside.
 /// DynamoDB allows 100; 25 keeps each transaction short (fewer conflicts,
@@ -102,14 +103,24 @@ impl DynamoStore {
     /// `applied_by` tells our own write from another's when the SDK retries
     /// one whose answer was lost: the retry fails on the record the first
     /// attempt wrote, and the cancellation hands that record back.
-    fn delivery_record(&self, id: &str, now: UnixTime, applied_by: &str) -> StoreResult<TransactWriteItem> {
-        let put = Put::builder()
+    fn delivery_record(
+        &self,
+        id: &str,
+        now: UnixTime,
+        applied_by: &str,
+        accounts: Option<&[AccountId]>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(keys::delivery(id)))
             .item("delivery_status", s("done"))
             .item("done_at", n(now))
             .item("applied_by", s(applied_by))
-            .item("expire_at", n(retention::delivery_forgotten_after(now)))
+            .item("expire_at", n(retention::delivery_forgotten_after(now)));
+        if let Some(accounts) = accounts {
+            put = put.item("accounts", account_list(accounts));
+        }
+        let put = put
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         Ok(TransactWriteItem::builder().put(super::build(put.build())?).build())
@@ -171,7 +182,13 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn apply_once(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
+    async fn apply_once(
+        &self,
+        id: &str,
+        now: UnixTime,
+        change: &WritePlan,
+        accounts: Option<&[AccountId]>,
+    ) -> StoreResult<Applied> {
         let applied_by = crate::crypto::random::token_urlsafe();
         let mut change = std::borrow::Cow::Borrowed(change);
         // Only a revocation of more than 24 platform users' connections
@@ -196,7 +213,7 @@ impl DynamoStore {
         loop {
             let mut items = self.change_items(&change, now, stale)?;
             let delivery = items.len();
-            items.push(self.delivery_record(id, now, &applied_by)?);
+            items.push(self.delivery_record(id, now, &applied_by, accounts)?);
             let (failed, on_tombstone) = match self.transact_delivery(items, &applied_by).await? {
                 Ok(()) if stale => return Ok(Applied::Stale),
                 Ok(()) => return Ok(Applied::Done),
@@ -227,8 +244,14 @@ impl DynamoStore {
 
 #[async_trait]
 impl Deliveries for DynamoStore {
-    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
-        let applied = self.apply_once(id, now, change).await?;
+    async fn apply_delivery(
+        &self,
+        id: &str,
+        now: UnixTime,
+        change: &WritePlan,
+        accounts: Option<&[AccountId]>,
+    ) -> StoreResult<Applied> {
+        let applied = self.apply_once(id, now, change, accounts).await?;
         match (change, applied) {
             // The links and tokens of the tombstoned installation go now;
             // a redelivery after a failure here finishes the job.
@@ -240,6 +263,52 @@ impl Deliveries for DynamoStore {
         }
         Ok(applied)
     }
+
+    async fn delivery_state(&self, id: &str) -> StoreResult<DeliveryState> {
+        let Some(item) = self.get(keys::delivery(id)).await? else {
+            return Ok(DeliveryState::default());
+        };
+        let accounts = match item.get("accounts") {
+            None => None,
+            Some(list) => Some(
+                list.as_l()
+                    .map_err(|_| StoreError::Corrupt("a delivery's accounts are not a list".into()))?
+                    .iter()
+                    .map(|a| {
+                        a.as_s()
+                            .ok()
+                            .and_then(|a| AccountId::parse(a))
+                            .ok_or_else(|| StoreError::Corrupt("a delivery's account is not an account id".into()))
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?,
+            ),
+        };
+        Ok(DeliveryState {
+            accounts,
+            published: item.contains_key("published_at"),
+        })
+    }
+
+    async fn mark_published(&self, id: &str, now: UnixTime, accounts: &[AccountId]) -> StoreResult<()> {
+        let mut update = UpdateExpr::default();
+        update.set("published_at", Some(n(now)));
+        update.set_if_absent("accounts", account_list(accounts));
+        update.set_if_absent("expire_at", n(retention::delivery_forgotten_after(now)));
+        update
+            .on(self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(keys::delivery(id))))
+            .send()
+            .await
+            .map_err(super::backend)?;
+        Ok(())
+    }
+}
+
+fn account_list(accounts: &[AccountId]) -> AttributeValue {
+    AttributeValue::L(accounts.iter().map(|a| s(a.as_str())).collect())
 }
 
 /// `users` less those at the `failed` indexes.

@@ -6,14 +6,22 @@ use async_trait::async_trait;
 use super::records::DeliveryItem;
 use super::{connections, installations, EmbeddedStore};
 use crate::clock::UnixTime;
+use crate::domain::AccountId;
 use crate::store::{keys, retention};
-use crate::store::{Applied, Deliveries, StoreResult, WritePlan};
+use crate::store::{Applied, Deliveries, DeliveryState, StoreError, StoreResult, WritePlan};
 
 #[async_trait]
 impl Deliveries for EmbeddedStore {
-    async fn apply_delivery(&self, id: &str, now: UnixTime, change: &WritePlan) -> StoreResult<Applied> {
+    async fn apply_delivery(
+        &self,
+        id: &str,
+        now: UnixTime,
+        change: &WritePlan,
+        accounts: Option<&[AccountId]>,
+    ) -> StoreResult<Applied> {
         let key = keys::delivery(id);
         let change = change.clone();
+        let accounts = accounts.map(names);
         let sealer = self.sealer.clone();
         self.write(move |w| {
             if w.exists(&key)? {
@@ -35,11 +43,53 @@ impl Deliveries for EmbeddedStore {
                 return Ok(Applied::Gone);
             }
             let record = DeliveryItem {
-                done_at: now,
+                done_at: Some(now),
                 expire_at: Some(retention::delivery_forgotten_after(now)),
+                accounts,
+                published_at: None,
             };
             w.put(&key, &record).map(|()| applied)
         })
         .await
     }
+
+    async fn delivery_state(&self, id: &str) -> StoreResult<DeliveryState> {
+        let key = keys::delivery(id);
+        let Some(item) = self.read(move |r| r.get::<DeliveryItem>(&key)).await? else {
+            return Ok(DeliveryState::default());
+        };
+        let accounts = match item.accounts {
+            None => None,
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|a| {
+                        AccountId::parse(a)
+                            .ok_or_else(|| StoreError::Corrupt("a delivery's account is not an account id".into()))
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?,
+            ),
+        };
+        Ok(DeliveryState {
+            accounts,
+            published: item.published_at.is_some(),
+        })
+    }
+
+    async fn mark_published(&self, id: &str, now: UnixTime, accounts: &[AccountId]) -> StoreResult<()> {
+        let key = keys::delivery(id);
+        let accounts = names(accounts);
+        self.write(move |w| {
+            let mut item = w.get::<DeliveryItem>(&key)?.unwrap_or_default();
+            item.published_at = Some(now);
+            item.accounts.get_or_insert(accounts);
+            item.expire_at.get_or_insert(retention::delivery_forgotten_after(now));
+            w.put(&key, &item)
+        })
+        .await
+    }
+}
+
+fn names(accounts: &[AccountId]) -> Vec<String> {
+    accounts.iter().map(|a| a.as_str().to_owned()).collect()
 }

@@ -156,11 +156,17 @@ pub(super) struct RevocationItem {
     pub expire_at: UnixTime,
 }
 
-/// `DELIVERY#{guid}` / `DELIVERY`: written with the change it applied.
-#[derive(Debug, Serialize, Deserialize)]
+/// `DELIVERY#{guid}` / `DELIVERY`: written with the change it applied, or
+/// (a delivery the broker does not act on) when its event was published.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct DeliveryItem {
-    pub done_at: UnixTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<UnixTime>,
     pub expire_at: Option<UnixTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<UnixTime>,
 }
 
 /// Just the TTL attribute of any item (unknown fields are ignored).

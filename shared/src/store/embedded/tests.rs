@@ -79,7 +79,10 @@ async fn deleting_an_installation_removes_both_sides_of_every_link() {
         .unwrap();
 
     let delete = WritePlan::Delete { id };
-    assert_eq!(store.apply_delivery("d", 100, &delete).await.unwrap(), Applied::Done);
+    assert_eq!(
+        store.apply_delivery("d", 100, &delete, None).await.unwrap(),
+        Applied::Done
+    );
 
     for account in [&a, &b] {
         assert!(!exists(&store, keys::link_from_account(account, id)).await);
@@ -164,7 +167,10 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
         invalidate_tokens: false,
         read_at: 1_000_000,
     };
-    assert_eq!(store.apply_delivery("d", 1_000, &update).await.unwrap(), Applied::Done);
+    assert_eq!(
+        store.apply_delivery("d", 1_000, &update, None).await.unwrap(),
+        Applied::Done
+    );
     store.put_connection(&connection("alice", 7)).await.unwrap();
 
     // The state an hour after its expiry, the token an hour after its own.
@@ -177,7 +183,7 @@ async fn purging_removes_only_what_a_ttl_would_have_removed() {
     assert_eq!(store.purge_expired(1_000 + 30 * 24 * 3600 + 1).await.unwrap(), 1);
     // Its id is new again: not a duplicate (the same read, so nothing newer).
     assert_eq!(
-        store.apply_delivery("d", 9_999_999, &update).await.unwrap(),
+        store.apply_delivery("d", 9_999_999, &update, None).await.unwrap(),
         Applied::Stale,
         "applied anew"
     );
