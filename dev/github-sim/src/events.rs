@@ -16,14 +16,14 @@ impl State {
     /// The `sender` when nobody in particular acted (the Rust API, the admin
     /// page): a user account itself, an organisation's first member (as
     /// `suspended_by` does), or the organisation when it has none.
-    fn default_actor(&self, account_id: u64) -> u64 {
+    pub(crate) fn default_actor(&self, account_id: u64) -> u64 {
         match self.world.accounts.get(&account_id) {
             Some(a) if a.kind == AccountKind::Organization => a.members.first().copied().unwrap_or(a.id),
             _ => account_id,
         }
     }
 
-    fn account_json(&self, id: u64) -> Value {
+    pub(crate) fn account_json(&self, id: u64) -> Value {
         self.world
             .accounts
             .get(&id)

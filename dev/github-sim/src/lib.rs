@@ -41,6 +41,7 @@ mod git;
 mod http;
 mod installations;
 mod jwt;
+mod repo_events;
 mod repos;
 mod shapes;
 mod sim_hooks;
@@ -154,7 +155,7 @@ impl Drop for ServerTask {
 ///   and its form `POST /apps/{slug}/installations/new` (see
 ///   [`GitHubSim::set_callback_url`]); the admin page `GET /_sim/ui` with its
 ///   buttons `POST /_sim/ui/users/{login}/revoke`,
-///   `POST /_sim/ui/installations/{id}/{suspend|unsuspend|uninstall}`,
+///   `POST /_sim/ui/installations/{id}/{suspend|unsuspend|uninstall|push|pull_request}`,
 ///   `POST /_sim/ui/accounts/{login}/rename` (form field `new_login`)
 #[derive(Clone)]
 pub struct GitHubSim {
@@ -311,6 +312,16 @@ impl GitHubSim {
     /// `installation` `deleted`.
     pub fn uninstall(&self, installation_id: u64) {
         self.with(|st| st.uninstall(installation_id))
+    }
+
+    /// Webhook: a `push` of one commit to the installation's first repository.
+    pub fn send_push(&self, installation_id: u64) {
+        self.with(|st| st.send_push(installation_id))
+    }
+
+    /// Webhook: `pull_request` `opened` on the installation's first repository.
+    pub fn send_pull_request(&self, installation_id: u64) {
+        self.with(|st| st.send_pull_request(installation_id))
     }
 
     /// Renames a user or organisation; ids, tokens and installations stay.

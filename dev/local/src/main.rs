@@ -2,6 +2,7 @@
 //! developing it. See the README's first section.
 
 mod auth;
+mod events;
 mod runner;
 mod seed;
 mod server;

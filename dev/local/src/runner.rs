@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use broker::api::{Function, Service};
 use broker::clock::SystemClock;
-use broker::config::{Config, SecretLocation, StoreBackend};
+use broker::config::{Config, EventsBackend, SecretLocation, StoreBackend};
 use broker::App;
 use github_sim::{GitHubSim, SimConfig};
 use rand::RngCore;
@@ -29,6 +29,8 @@ const DEV_APP_SLUG: &str = "broker-local-dev";
 const DEV_CLIENT_ID: &str = "Iv23liLocalDevelopment";
 
 pub struct Runner {
+    /// The one container the three services share (its event bus, for the page).
+    pub app: Arc<App>,
     pub oauth: Service,
     pub vending: Service,
     pub webhook: Service,
@@ -106,7 +108,14 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
             (secret.clone(), None)
         }
     };
-    for name in ["TABLE_NAME", "ACCOUNTS_CLAIM", "GITHUB_TIMEOUT_SECONDS"] {
+    for name in [
+        "TABLE_NAME",
+        "ACCOUNTS_CLAIM",
+        "GITHUB_TIMEOUT_SECONDS",
+        "EVENT_BUS_NAME",
+        "EVENT_PAYLOAD_BUCKET",
+        "FORWARD_EVENTS",
+    ] {
         if let Ok(v) = std::env::var(name) {
             vars.insert(name, v);
         }
@@ -118,6 +127,11 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
             path: settings.data_dir.join("broker.redb"),
         });
     }
+    // Deliveries are published on an in-process bus the page watches,
+    // unless a real one is named.
+    if config.events.is_none() {
+        config.events = Some(EventsBackend::InProcess);
+    }
     // One container for the three functions: the embedded file opens once.
     let app = Arc::new(
         App::build(config, None, Arc::new(SystemClock))
@@ -127,7 +141,8 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
     Ok(Runner {
         oauth: Service::new(Function::OAuthCallback, app.clone()),
         vending: Service::new(Function::TokenVending, app.clone()),
-        webhook: Service::new(Function::Webhook, app),
+        webhook: Service::new(Function::Webhook, app.clone()),
+        app,
         auth: LocalAuth::new(),
         sim,
         base_url,

@@ -15,6 +15,7 @@ use broker::api::ApiRequest;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::events;
 use crate::runner::Runner;
 use crate::seed::PLATFORM_USERS;
 
@@ -29,6 +30,8 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route("/callback", get(page))
         .route("/local/info", get(info))
         .route("/local/session", post(session))
+        .route("/local/events", get(events::recent))
+        .route("/local/events/stream", get(events::stream))
         .fallback(broker_route)
         .with_state(runner)
 }

@@ -3,7 +3,8 @@
 //! Chromium through the walkthrough page: sign in, connect GitHub, install
 //! the app on an organisation and on a personal account, attach one
 //! installation to two teams, vend a token for each team, uninstall on
-//! (simulated) GitHub and see the links disappear. A screenshot is taken at
+//! (simulated) GitHub and see the links disappear, and watch GitHub's
+//! events arrive for the platform. A screenshot is taken at
 //! every step into `target/tmp/e2e-screenshots/`.
 
 use std::io::{BufRead, BufReader};
@@ -247,7 +248,9 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
         .await;
     walk.shot("policy-and-audit-trail").await;
 
-    // Uninstall the app from the organisation on (simulated) GitHub.
+    // GitHub events for the platform: a push on octo-org's repository
+    // appears on the open page as it is published (no reload), labelled
+    // with both teams linked to the installation.
     let installation = walk
         .find(org_row)
         .await
@@ -255,10 +258,36 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
         .await
         .unwrap()
         .unwrap();
+    let push = format!("http://127.0.0.1:{sim_port}/_sim/installations/{installation}/push");
+    walk.client
+        .execute(
+            "fetch(arguments[0], {method: 'POST', mode: 'no-cors', body: '{}'}); return true;",
+            vec![serde_json::json!(push)],
+        )
+        .await
+        .unwrap();
+    walk.text_contains("#events tr[data-event=\"push\"]", "team-a, team-b")
+        .await;
+    walk.text_contains("#events tr[data-event=\"push\"]", "octo-org/").await;
+    walk.client
+        .execute(
+            "document.getElementById('step-events').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    walk.shot("events-live").await;
+
+    // On (simulated) GitHub: open a pull request, then uninstall the app
+    // from the organisation.
     walk.client
         .goto(&format!("http://127.0.0.1:{sim_port}/_sim/ui"))
         .await
         .unwrap();
+    walk.click(&format!(
+        "[data-installation=\"{installation}\"] button[name=\"send-pull-request\"]"
+    ))
+    .await;
     walk.click(&format!(
         "[data-installation=\"{installation}\"] button[name=\"uninstall\"]"
     ))
@@ -273,6 +302,23 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     walk.text_contains("div[data-team=\"team-a\"]", "no installation attached")
         .await;
     walk.shot("after-uninstall").await;
+
+    // The pull request and the uninstall were published too, the
+    // uninstall still labelled with the teams it was linked to.
+    walk.text_contains("#events tr[data-event=\"pull_request\"]", "team-a, team-b")
+        .await;
+    walk.text_contains("#events tr[data-event=\"installation\"]", "installation.deleted")
+        .await;
+    walk.text_contains("#events tr[data-event=\"installation\"]", "team-a, team-b")
+        .await;
+    walk.client
+        .execute(
+            "document.getElementById('step-events').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    walk.shot("events-after-uninstall").await;
 
     // Another user in turn: nothing of alice's stays on the page.
     walk.click("button[data-user=\"bob\"]").await;

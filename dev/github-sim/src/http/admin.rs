@@ -2,7 +2,7 @@
 //! glance (users, organisations, installations, recent webhook deliveries)
 //! with buttons for what a person would do on github.com (revoke an app's
 //! authorization, suspend, unsuspend or uninstall an installation, rename an
-//! account). Each button is a small form POSTing to `/_sim/ui/...`, which
+//! account, push to or open a pull request on an installation's repository). Each button is a small form POSTing to `/_sim/ui/...`, which
 //! calls the same operation as the Rust API (so webhooks go out) and
 //! redirects back with 303.
 
@@ -147,13 +147,20 @@ fn installations_section(st: &SimState) -> String {
         );
         rows.push_str(&format!(
             "<tr data-installation=\"{id}\"><td>{id}</td><td>{}</td><td>{}</td><td>{selection}</td>\
-             <td data-status>{}</td><td>{} {} {}<br>{rename}</td></tr>",
+             <td data-status>{}</td><td>{} {} {}<br>{rename}<br>{} {}</td></tr>",
             escape(&account.login),
             account.kind.as_str(),
             if suspended { "suspended" } else { "active" },
             button(&format!("{base}/suspend"), "suspend", "Suspend", !suspended),
             button(&format!("{base}/unsuspend"), "unsuspend", "Unsuspend", suspended),
             button(&format!("{base}/uninstall"), "uninstall", "Uninstall", true),
+            button(&format!("{base}/push"), "send-push", "Send a push", !suspended),
+            button(
+                &format!("{base}/pull_request"),
+                "send-pull-request",
+                "Open a pull request",
+                !suspended
+            ),
             id = inst.id,
         ));
     }

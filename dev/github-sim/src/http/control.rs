@@ -227,6 +227,8 @@ pub(crate) fn installation_action_on(st: &mut SimState, id: u64, action: &str) -
         "suspend" => st.suspend_installation(id),
         "unsuspend" => st.unsuspend_installation(id),
         "uninstall" => st.uninstall(id),
+        "push" => st.send_push(id),
+        "pull_request" => st.send_pull_request(id),
         other => Err(WorldError::NotFound(format!("no action {other}"))),
     }
 }
