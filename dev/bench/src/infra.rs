@@ -140,6 +140,36 @@ impl Infra {
         }
     }
 
+    /// An event bus and a payload bucket for forwarded deliveries; the
+    /// webhook's environment for publishing there.
+    pub async fn event_bus(&self, name: &str) -> Vec<(String, String)> {
+        aws_sdk_eventbridge::Client::new(&self.sdk)
+            .create_event_bus()
+            .name(name)
+            .send()
+            .await
+            .expect("create bus");
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket(name)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create bucket");
+        vec![
+            ("EVENT_BUS_NAME".to_owned(), name.to_owned()),
+            ("EVENT_PAYLOAD_BUCKET".to_owned(), name.to_owned()),
+        ]
+    }
+
     /// A table shaped as template.yaml says (the only definition of it).
     pub async fn create_table(&self, name: &str) {
         let path = self.root.join("template.yaml");

@@ -7,7 +7,8 @@
 //! Usage: bench [--iterations N] [--only ours] [--no-build] [--markdown FILE]
 //!        [--debug: the debug binaries, for a quick check of the harness itself]
 //!        [--function NAME …: only these (token-vending brings oauth-callback,
-//!         which connects the user it needs); the race runs with token-vending]
+//!         which connects the user it needs); the race runs with token-vending;
+//!         webhook-forwarding is the webhook publishing every delivery, ours only]
 //!        [--wrap "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"]
 //!        [--binaries DIR: our function binaries from DIR rather than
 //!         target/release, e.g. a frame-pointer build for scripts/profile]
@@ -221,6 +222,19 @@ async fn main() {
                 _ => workload::webhooks(&infra, imp, &world, &root, n).await,
             });
         }
+    }
+    // Forwarded deliveries: ours only (the Node handler publishes nothing).
+    if wanted("webhook-forwarding") {
+        let mut launch = ours_imp.launches["webhook"].clone();
+        launch.env.extend(infra.event_bus("bench-github").await);
+        let forwarding = Implementation {
+            name: ours_imp.name,
+            table: ours_imp.table,
+            launches: HashMap::from([("webhook-forwarding", launch)]),
+        };
+        eprintln!("ours: webhook-forwarding …");
+        let run = workload::forwarding(&infra, &forwarding, &world, &root, n).await;
+        sides[0].1.push(run);
     }
     let mut races = Vec::new();
     for (imp, _) in &sides {

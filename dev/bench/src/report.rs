@@ -44,9 +44,11 @@ pub fn markdown(ours: &Side, node: Option<&Side>) -> String {
     writeln!(out, "### Per function\n").unwrap();
     writeln!(out, "| function | metric | ours | Node.js | Node ÷ ours |").unwrap();
     writeln!(out, "|---|---|---:|---:|---:|").unwrap();
-    for (i, o) in ours.runs.iter().enumerate() {
-        let n = node.map(|s| &s.runs[i]);
-        let size_of = |side: &'_ Side| side.sizes.iter().find(|(f, _)| *f == o.function).map(|(_, s)| *s);
+    for o in ours.runs.iter() {
+        let n = node.and_then(|s| s.runs.iter().find(|r| r.function == o.function));
+        // The forwarding run is the webhook binary, configured otherwise.
+        let binary = o.function.trim_end_matches("-forwarding");
+        let size_of = |side: &'_ Side| side.sizes.iter().find(|(f, _)| *f == binary).map(|(_, s)| *s);
         let size_o = size_of(ours).expect("sizes of every function");
         let size_n = node.and_then(size_of);
         let mut row = |metric: &str, a: String, b: Option<String>, r: Option<String>| {
@@ -112,13 +114,18 @@ pub fn markdown(ours: &Side, node: Option<&Side>) -> String {
     writeln!(out, "\n### Per route (warm)\n").unwrap();
     writeln!(
         out,
-        "| function | route / event | n | p50 ours | p50 Node | p99 ours | p99 Node | CPU ours | CPU Node | CPU Node ÷ ours | DynamoDB req ours / Node | GitHub req ours / Node |"
+        "| function | route / event | n | p50 ours | p50 Node | p99 ours | p99 Node | CPU ours | CPU Node | CPU Node ÷ ours | AWS req ours / Node | GitHub req ours / Node |"
     )
     .unwrap();
     writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
-    for (i, o) in ours.runs.iter().enumerate() {
+    for o in ours.runs.iter() {
         for r in &o.routes {
-            let n = node.and_then(|s| s.runs[i].routes.iter().find(|x| x.name == r.name));
+            let n = node.and_then(|s| {
+                s.runs
+                    .iter()
+                    .find(|x| x.function == o.function)
+                    .and_then(|run| run.routes.iter().find(|x| x.name == r.name))
+            });
             let opt_ms = |f: fn(&Route) -> Duration| n.map(|n| ms(f(n))).unwrap_or_else(dash);
             writeln!(
                 out,
@@ -141,7 +148,11 @@ pub fn markdown(ours: &Side, node: Option<&Side>) -> String {
             .unwrap();
         }
     }
-    writeln!(out, "\n### DynamoDB operations per route (ours)\n").unwrap();
+    writeln!(
+        out,
+        "\n### AWS operations per route (ours: DynamoDB, and EventBridge and S3 where forwarded)\n"
+    )
+    .unwrap();
     for o in &ours.runs {
         for r in &o.routes {
             let per: Vec<String> = r

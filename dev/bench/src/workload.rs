@@ -231,6 +231,63 @@ pub async fn webhooks(infra: &Infra, imp: &Implementation, world: &World, root: 
     d.finish().await
 }
 
+/// Forwarded deliveries (ours only: the Node handler publishes nothing):
+/// GitHub's examples of events the broker only passes on, one it also acts
+/// on, and pushes whose payload goes through the bucket, up to GitHub's
+/// 25 MB. Each route's requests include the publication's.
+pub async fn forwarding(infra: &Infra, imp: &Implementation, world: &World, root: &Path, n: usize) -> FunctionRun {
+    let fixture = |file: &str| -> Value {
+        let path = root.join("tests/fixtures/webhooks").join(format!("{file}.json"));
+        let mut payload: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+        payload["installation"]["id"] = world.hook_installation.into();
+        payload
+    };
+    let padded = |bytes: usize| {
+        let mut push = fixture("push");
+        push["padding"] = "x".repeat(bytes).into();
+        push.to_string()
+    };
+    let routes: Vec<(&str, &str, String, usize)> = vec![
+        ("push", "push (7 KB)", fixture("push").to_string(), n),
+        (
+            "pull_request",
+            "pull_request.closed (25 KB)",
+            fixture("pull_request.closed").to_string(),
+            n,
+        ),
+        (
+            "installation",
+            "installation.suspend (applied, then published)",
+            fixture("installation.suspend").to_string(),
+            n,
+        ),
+        ("push", "push of 1 MB (payload to S3)", padded(1 << 20), n.min(50)),
+        (
+            "push",
+            "push of 25 MB (payload to S3)",
+            padded(25 * 1000 * 1000 - 8 * 1024),
+            n.min(5),
+        ),
+    ];
+    let launch = &imp.launches["webhook-forwarding"];
+    let mut delivery = 0u64;
+    let mut next_id = || {
+        delivery += 1;
+        format!("bench-fwd-{delivery:08x}-0000-11ef-8000-000000000000")
+    };
+    infra.forget_deliveries(imp.table).await;
+    let first = webhook("push", &next_id(), &routes[0].2);
+    let mut d = Driver::start(infra, "webhook-forwarding", launch, "push (first)", first).await;
+    for (event, name, body, count) in &routes {
+        for _ in 0..*count {
+            let answer = d.call(Some(name), webhook(event, &next_id(), body)).await;
+            assert_eq!(answer["forwarded"], json!("published"), "{name}: {answer}");
+        }
+        infra.forget_deliveries(imp.table).await;
+    }
+    d.finish().await
+}
+
 /// `total` vends of one new scope spread over `containers` containers at
 /// once: how many tokens GitHub minted.
 pub async fn race(infra: &Infra, imp: &Implementation, world: &World, containers: usize, total: usize) -> usize {
