@@ -5,7 +5,7 @@
 //! publication answers 5xx and its redelivery publishes it; a duplicate
 //! publishes nothing more; a crash between any two steps loses nothing.
 
-use dynamo_proxy::{Fault, FaultKind};
+use dynamo_proxy::{DynamoProxy, Fault, FaultKind};
 use github_sim::RepoSelection;
 use serde_json::{json, Value};
 
@@ -39,6 +39,17 @@ async fn world(app: TestApp) -> World {
     let mut app = app;
     app.container = app.container_with(|c| c.events = Some(bus.backend())).await;
     World { app, bus, org, lone }
+}
+
+/// The same world, its broker reaching AWS through a proxy that faults.
+async fn world_behind_proxy() -> (World, DynamoProxy) {
+    let (app, proxy) = TestApp::spawn_behind_proxy().await;
+    let mut w = world(app).await;
+    w.app.container = w
+        .app
+        .container_behind(&proxy, |c| c.events = Some(w.bus.backend()))
+        .await;
+    (w, proxy)
 }
 
 fn accounts(event: &Value) -> Vec<&str> {
@@ -207,12 +218,7 @@ async fn a_payload_just_over_the_limit_goes_to_the_bucket_and_one_just_under_is_
 
 #[tokio::test]
 async fn a_failed_publication_answers_5xx_and_the_redelivery_publishes_it_once() {
-    let (app, proxy) = TestApp::spawn_behind_proxy().await;
-    let mut w = world(app).await;
-    w.app.container = w
-        .app
-        .container_behind(&proxy, |c| c.events = Some(w.bus.backend()))
-        .await;
+    let (w, proxy) = world_behind_proxy().await;
     // A suspension: the broker's own change lands before the publication fails.
     w.app.sim.suspend(w.org);
     let suspend = org_event("installation.suspend", w.org);
@@ -255,12 +261,7 @@ async fn a_failure_between_any_two_steps_loses_nothing() {
         ("UpdateItem", "recording the publication"),
     ];
     for (operation, step) in steps {
-        let (app, proxy) = TestApp::spawn_behind_proxy().await;
-        let mut w = world(app).await;
-        w.app.container = w
-            .app
-            .container_behind(&proxy, |c| c.events = Some(w.bus.backend()))
-            .await;
+        let (w, proxy) = world_behind_proxy().await;
         w.app.sim.uninstall(w.org);
         let deleted = org_event("installation.deleted", w.org);
         let id = delivery();

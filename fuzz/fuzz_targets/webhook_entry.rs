@@ -7,6 +7,9 @@
 //! event planning and the store; the rest are missing, forged, truncated or
 //! bit-flipped signatures, which must never get further than a 401.
 //!
+//! Every verified delivery is published on an in-process bus, as the
+//! webhook forwards it for the platform.
+//!
 //! An installation event makes the broker read the installation from
 //! GitHub: here the GitHub simulator, with two installations (ids 5000 and
 //! 5001); any other id is one GitHub no longer knows.
@@ -25,7 +28,7 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use broker::api::{Function, Service};
 use broker::clock::SystemClock;
-use broker::config::{Config, SecretLocation, StoreBackend};
+use broker::config::{Config, EventsBackend, SecretLocation, StoreBackend};
 use broker::crypto::signature::sign;
 use broker::App;
 use github_sim::{GitHubSim, RepoSelection, SimConfig};
@@ -217,6 +220,9 @@ async fn webhook_service() -> (Service, GitHubSim) {
     config.store = Some(StoreBackend::Embedded {
         path: dir.path().join("broker.redb"),
     });
+    // Every verified delivery is also published (on an in-process bus), so
+    // the forwarding path sees every body the fuzzer gets past the signature.
+    config.events = Some(EventsBackend::InProcess);
     // The functions' own composition root, over the embedded store.
     let app = App::build(config, None, Arc::new(SystemClock))
         .await

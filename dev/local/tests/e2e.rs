@@ -115,6 +115,17 @@ impl Walk {
         println!("screenshot: {}", path.display());
     }
 
+    /// Brings the element with this id into the screenshot's view.
+    async fn scroll_to(&self, id: &str) {
+        self.client
+            .execute(
+                "document.getElementById(arguments[0]).scrollIntoView(); return true;",
+                vec![serde_json::json!(id)],
+            )
+            .await
+            .unwrap();
+    }
+
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
@@ -269,13 +280,7 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     walk.text_contains("#events tr[data-event=\"push\"]", "team-a, team-b")
         .await;
     walk.text_contains("#events tr[data-event=\"push\"]", "octo-org/").await;
-    walk.client
-        .execute(
-            "document.getElementById('step-events').scrollIntoView(); return true;",
-            vec![],
-        )
-        .await
-        .unwrap();
+    walk.scroll_to("step-events").await;
     walk.shot("events-live").await;
 
     // On (simulated) GitHub: open a pull request, then uninstall the app
@@ -311,13 +316,7 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
         .await;
     walk.text_contains("#events tr[data-event=\"installation\"]", "team-a, team-b")
         .await;
-    walk.client
-        .execute(
-            "document.getElementById('step-events').scrollIntoView(); return true;",
-            vec![],
-        )
-        .await
-        .unwrap();
+    walk.scroll_to("step-events").await;
     walk.shot("events-after-uninstall").await;
 
     // Another user in turn: nothing of alice's stays on the page.

@@ -286,6 +286,17 @@ pub trait Deliveries: Send + Sync {
     async fn mark_published(&self, id: &str, now: UnixTime, accounts: &[AccountId]) -> StoreResult<()>;
 }
 
+/// The accounts a delivery's record names, each checked as it is read.
+pub(crate) fn recorded_accounts<'a>(names: impl IntoIterator<Item = Option<&'a str>>) -> StoreResult<Vec<AccountId>> {
+    names
+        .into_iter()
+        .map(|name| {
+            name.and_then(AccountId::parse)
+                .ok_or_else(|| StoreError::Corrupt("a delivery's account is not an account id".into()))
+        })
+        .collect()
+}
+
 /// What is recorded of a delivery, for forwarding it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryState {

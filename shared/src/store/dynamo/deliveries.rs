@@ -10,7 +10,9 @@ use super::installations::{epoch_bump, record_update, tombstone, NEWER_READ, NOT
 use super::{keys, n, s, transaction_condition_failed, transaction_error, DynamoStore};
 use crate::clock::UnixTime;
 use crate::domain::{AccountId, UserId};
-use crate::store::{retention, Applied, Deliveries, DeliveryState, StoreError, StoreResult, WritePlan};
+use crate::store::{
+    recorded_accounts, retention, Applied, Deliveries, DeliveryState, StoreError, StoreResult, WritePlan,
+};
 
 /// Items a change writes per transaction, the delivery's record aside.
 /// DynamoDB allows 100; 25 keeps each transaction short (fewer conflicts,
@@ -270,18 +272,14 @@ impl Deliveries for DynamoStore {
         };
         let accounts = match item.get("accounts") {
             None => None,
-            Some(list) => Some(
-                list.as_l()
-                    .map_err(|_| StoreError::Corrupt("a delivery's accounts are not a list".into()))?
-                    .iter()
-                    .map(|a| {
-                        a.as_s()
-                            .ok()
-                            .and_then(|a| AccountId::parse(a))
-                            .ok_or_else(|| StoreError::Corrupt("a delivery's account is not an account id".into()))
-                    })
-                    .collect::<StoreResult<Vec<_>>>()?,
-            ),
+            Some(list) => {
+                let list = list
+                    .as_l()
+                    .map_err(|_| StoreError::Corrupt("a delivery's accounts are not a list".into()))?;
+                Some(recorded_accounts(
+                    list.iter().map(|a| a.as_s().ok().map(String::as_str)),
+                )?)
+            }
         };
         Ok(DeliveryState {
             accounts,

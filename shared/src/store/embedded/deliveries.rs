@@ -8,7 +8,7 @@ use super::{connections, installations, EmbeddedStore};
 use crate::clock::UnixTime;
 use crate::domain::AccountId;
 use crate::store::{keys, retention};
-use crate::store::{Applied, Deliveries, DeliveryState, StoreError, StoreResult, WritePlan};
+use crate::store::{recorded_accounts, Applied, Deliveries, DeliveryState, StoreResult, WritePlan};
 
 #[async_trait]
 impl Deliveries for EmbeddedStore {
@@ -58,17 +58,9 @@ impl Deliveries for EmbeddedStore {
         let Some(item) = self.read(move |r| r.get::<DeliveryItem>(&key)).await? else {
             return Ok(DeliveryState::default());
         };
-        let accounts = match item.accounts {
+        let accounts = match &item.accounts {
             None => None,
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|a| {
-                        AccountId::parse(a)
-                            .ok_or_else(|| StoreError::Corrupt("a delivery's account is not an account id".into()))
-                    })
-                    .collect::<StoreResult<Vec<_>>>()?,
-            ),
+            Some(names) => Some(recorded_accounts(names.iter().map(|a| Some(a.as_str())))?),
         };
         Ok(DeliveryState {
             accounts,
