@@ -35,6 +35,14 @@ impl GitHubSim {
         self.shared.lock().hooks.take_held()
     }
 
+    /// The next `fail` deliveries (redeliveries included) fail as if the
+    /// receiver were down: logged as failed, never sent, so GitHub's
+    /// redelivery API offers them. The `drop` after them are lost outright
+    /// (neither sent nor logged), as a change the receiver never hears of.
+    pub fn fault_webhooks(&self, fail: usize, drop: usize) {
+        self.shared.lock().hooks.fault_next(fail, drop);
+    }
+
     /// Every webhook delivery so far, in the order the changes happened.
     pub fn webhook_deliveries(&self) -> Vec<Delivery> {
         let log = self.shared.lock().hooks.log.clone();

@@ -51,7 +51,21 @@ pub(crate) enum Outcome {
 pub(crate) struct Record {
     pub delivery: Delivery,
     pub outcome: Outcome,
+    /// GitHub's numeric id of this attempt (`/app/hook/deliveries/{id}`);
+    /// every attempt of one delivery shares its GUID.
+    pub attempt: u64,
+    /// Whether this attempt was asked for (`POST …/attempts`).
+    pub redelivery: bool,
+    /// When it was sent (Unix seconds).
+    pub delivered_at: i64,
+    /// How long the receiver took, in seconds.
+    pub duration: f64,
+    /// The signed body, kept for a redelivery.
+    pub body: Arc<Vec<u8>>,
 }
+
+/// The first attempt id: GitHub's are large numbers.
+const FIRST_ATTEMPT: u64 = 12_000_000_001;
 
 /// Every delivery in queue order. Shared by the state (which appends) and
 /// the sending task (which records outcomes); it has its own lock so the
@@ -67,17 +81,24 @@ impl DeliveryLog {
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn push(&self, delivery: Delivery) -> usize {
+    fn push(&self, delivery: Delivery, body: Arc<Vec<u8>>, redelivery: bool) -> usize {
         let mut records = self.lock();
+        let index = records.len();
         records.push(Record {
             delivery,
             outcome: Outcome::Pending,
+            attempt: FIRST_ATTEMPT + index as u64,
+            redelivery,
+            delivered_at: crate::clock::now_unix(0),
+            duration: 0.0,
+            body,
         });
-        records.len() - 1
+        index
     }
 
-    fn finish(&self, index: usize, outcome: Outcome) {
+    fn finish(&self, index: usize, outcome: Outcome, duration: f64) {
         if let Some(record) = self.lock().get_mut(index) {
+            record.duration = duration;
             if let Outcome::Answered(status) = outcome {
                 record.delivery.status = Some(status);
             }
@@ -117,6 +138,15 @@ struct Target {
     secret: String,
 }
 
+/// What the next deliveries suffer, on command ([`crate::GitHubSim::fail_webhooks`]).
+#[derive(Debug, Default)]
+struct Faults {
+    /// Logged as failed to connect, never sent: the receiver was down.
+    fail: usize,
+    /// Neither sent nor logged: GitHub lost them.
+    drop: usize,
+}
+
 /// A delivery kept instead of sent ([`crate::GitHubSim::hold_webhooks`]),
 /// for a test to deliver itself, in any order and as often as it likes.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,7 +164,7 @@ struct Job {
     secret: String,
     guid: String,
     event: String,
-    body: Vec<u8>,
+    body: Arc<Vec<u8>>,
 }
 
 /// The per-simulator parts of GitHub's headers; constant across deliveries
@@ -151,6 +181,7 @@ pub(crate) struct Hooks {
     target: Option<Target>,
     /// `Some` while deliveries are held rather than sent.
     held: Mutex<Option<Vec<HeldWebhook>>>,
+    faults: Mutex<Faults>,
     pub log: Arc<DeliveryLog>,
     tx: mpsc::UnboundedSender<Job>,
     /// For the installation objects inside payloads.
@@ -182,6 +213,7 @@ impl Hooks {
         let hooks = Hooks {
             target: None,
             held: Mutex::new(None),
+            faults: Mutex::new(Faults::default()),
             log,
             tx,
             config,
@@ -220,6 +252,28 @@ impl Hooks {
         self.held_lock().as_mut().map(std::mem::take).unwrap_or_default()
     }
 
+    /// The next `fail` deliveries (redeliveries included) are logged as
+    /// failed to connect and not sent; the `drop` after them are lost.
+    pub fn fault_next(&self, fail: usize, drop: usize) {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        faults.fail += fail;
+        faults.drop += drop;
+    }
+
+    /// Takes one armed fault: (fail, drop).
+    fn next_fault(&self) -> (bool, bool) {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        if faults.fail > 0 {
+            faults.fail -= 1;
+            return (true, false);
+        }
+        if faults.drop > 0 {
+            faults.drop -= 1;
+            return (false, true);
+        }
+        (false, false)
+    }
+
     /// Logs and queues one delivery of `payload` as `event` (or keeps it,
     /// while held); nothing without a target.
     pub fn emit(&self, event: &str, payload: &Value) {
@@ -231,28 +285,55 @@ impl Hooks {
             });
             return;
         }
-        let Some(target) = &self.target else {
-            return;
-        };
-        let guid = guid();
-        let index = self.log.push(Delivery {
-            id: guid.clone(),
+        let delivery = Delivery {
+            id: guid(),
             event: event.to_owned(),
             action: payload["action"].as_str().map(str::to_owned),
             status: None,
             installation_id: payload["installation"]["id"].as_u64(),
-        });
+        };
+        self.send(delivery, Arc::new(payload.to_string().into_bytes()), false);
+    }
+
+    /// Sends attempt `attempt`'s delivery again, under the same GUID, as
+    /// `POST /app/hook/deliveries/{id}/attempts` asks; false if there is no
+    /// such attempt.
+    pub fn redeliver(&self, attempt: u64) -> bool {
+        let Some(record) = self.log.records().into_iter().find(|r| r.attempt == attempt) else {
+            return false;
+        };
+        let mut delivery = record.delivery;
+        delivery.status = None;
+        self.send(delivery, record.body, true);
+        true
+    }
+
+    fn send(&self, delivery: Delivery, body: Arc<Vec<u8>>, redelivery: bool) {
+        let Some(target) = &self.target else {
+            return;
+        };
+        let (fail, drop) = self.next_fault();
+        if drop {
+            return;
+        }
+        let (guid, event) = (delivery.id.clone(), delivery.event.clone());
+        let index = self.log.push(delivery, body.clone(), redelivery);
+        if fail {
+            self.log
+                .finish(index, Outcome::Failed("failed to connect to host".into()), 0.0);
+            return;
+        }
         let job = Job {
             index,
             url: target.url.clone(),
             secret: target.secret.clone(),
             guid,
-            event: event.to_owned(),
-            body: payload.to_string().into_bytes(),
+            event,
+            body,
         };
         if self.tx.send(job).is_err() {
             self.log
-                .finish(index, Outcome::Failed("the delivery task has stopped".into()));
+                .finish(index, Outcome::Failed("the delivery task has stopped".into()), 0.0);
         }
     }
 }
@@ -287,15 +368,17 @@ async fn send_all(mut rx: mpsc::UnboundedReceiver<Job>, log: Arc<DeliveryLog>, f
         .redirect(reqwest::redirect::Policy::none())
         .build();
     while let Some(job) = rx.recv().await {
+        let started = std::time::Instant::now();
         let outcome = match &client {
             Ok(client) => send(client, &job, &fixed).await,
             Err(e) => Outcome::Failed(format!("no HTTP client: {e}")),
         };
+        let duration = started.elapsed().as_secs_f64();
         match &outcome {
             Outcome::Failed(e) => tracing::warn!(event = %job.event, error = %e, "github-sim webhook failed"),
             _ => tracing::debug!(event = %job.event, outcome = ?outcome, "github-sim webhook"),
         }
-        log.finish(job.index, outcome);
+        log.finish(job.index, outcome, duration);
     }
 }
 
@@ -310,7 +393,7 @@ async fn send(client: &reqwest::Client, job: &Job, fixed: &Fixed) -> Outcome {
         .header("X-GitHub-Hook-Installation-Target-Type", "integration")
         .header("X-GitHub-Hook-Installation-Target-ID", fixed.app_id.to_string())
         .header("X-Hub-Signature-256", signature(&job.secret, &job.body))
-        .body(job.body.clone())
+        .body(job.body.as_ref().clone())
         .send()
         .await;
     match result {

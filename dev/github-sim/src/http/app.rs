@@ -25,7 +25,7 @@ const REPO_NOT_ACCESSIBLE: &str =
 const PERMS_NOT_GRANTED: &str = "The permissions requested are not granted to this installation.";
 
 /// Checks the request's app JWT against the sim clock.
-fn app_auth(sim: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) fn app_auth(sim: &Shared, headers: &HeaderMap) -> Result<(), Response> {
     let now = sim.lock().now();
     let token = bearer(headers).ok_or(jwt::UNDECODABLE);
     token

@@ -16,6 +16,7 @@ mod control_people;
 mod control_repos;
 mod faults;
 mod git;
+mod hook_deliveries;
 mod html;
 mod install;
 mod oauth;
@@ -59,6 +60,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/user/installations", get(user::installations))
         .route("/user/memberships/orgs/{org}", get(user::org_membership))
         .route("/app", get(app::get_app))
+        .route("/app/hook/deliveries", get(hook_deliveries::list))
+        .route("/app/hook/deliveries/{delivery_id}", get(hook_deliveries::get_one))
+        .route(
+            "/app/hook/deliveries/{delivery_id}/attempts",
+            post(hook_deliveries::redeliver),
+        )
         .route("/app/installations", get(app::list_installations))
         .route("/app/installations/{id}", get(app::get_installation))
         .route("/app/installations/{id}/access_tokens", post(app::mint))

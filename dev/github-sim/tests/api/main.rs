@@ -5,6 +5,7 @@ mod app;
 mod control;
 mod faults;
 mod git;
+mod hook_deliveries;
 mod install;
 mod oauth;
 mod repos;
