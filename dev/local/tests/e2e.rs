@@ -30,16 +30,18 @@ impl Drop for Process {
     }
 }
 
-fn start_broker(port: u16, sim_port: u16, data_dir: &std::path::Path) -> Process {
+/// `reset`: start from an empty store (`--reset`); otherwise keep the one
+/// a previous run left, as a restart does.
+fn start_broker(port: u16, sim_port: u16, data_dir: &std::path::Path, reset: bool) -> Process {
+    let port = port.to_string();
+    let sim_port = sim_port.to_string();
+    let mut args = vec!["--port", &port, "--github-sim-port", &sim_port];
+    if reset {
+        args.push("--reset");
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_broker-local"))
-        .args([
-            "--port",
-            &port.to_string(),
-            "--github-sim-port",
-            &sim_port.to_string(),
-            "--reset",
-            "--data-dir",
-        ])
+        .args(args)
+        .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
         .spawn()
@@ -51,6 +53,18 @@ fn start_broker(port: u16, sim_port: u16, data_dir: &std::path::Path) -> Process
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     Process(child)
+}
+
+/// A POST to the simulated GitHub's control API, from the page (what the
+/// admin page's buttons do), without leaving the page.
+async fn sim_post(walk: &Walk, sim_port: u16, path: &str) {
+    walk.client
+        .execute(
+            "fetch(arguments[0], {method: 'POST', mode: 'no-cors', body: '{}'}); return true;",
+            vec![serde_json::json!(format!("http://127.0.0.1:{sim_port}{path}"))],
+        )
+        .await
+        .unwrap();
 }
 
 fn start_chromedriver(port: u16) -> Process {
@@ -143,6 +157,25 @@ impl Walk {
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
+    /// Presses Refresh until `css` is on the page: what the page shows of
+    /// the broker's state follows a webhook GitHub sends a moment later.
+    async fn refresh_until(&self, css: &str) {
+        for _ in 0..50 {
+            self.click("#refresh").await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if !self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+                .is_empty()
+            {
+                return;
+            }
+        }
+        panic!("{css} never appeared after a refresh");
+    }
+
     /// Waits until the element's text contains `expected`.
     async fn text_contains(&self, css: &str, expected: &str) -> String {
         for _ in 0..75 {
@@ -182,10 +215,12 @@ impl Walk {
     async fn install(&self, team: &str, account: &str) {
         self.find("#install-team").await.select_by_value(team).await.unwrap();
         self.click("#install").await;
-        self.click("[data-user=\"octocat\"]").await;
+        // GitHub remembers who signed in to authorize: no question again.
+        self.text_contains("body", "Signed in as octocat").await;
         self.click(&format!("[data-account=\"{account}\"]")).await;
         self.click("#install-submit").await;
-        self.text_contains("#notice", &format!("attached to {team}")).await;
+        self.text_contains(".outcome[data-for=\"connect\"]", &format!("attached to {team}"))
+            .await;
     }
 }
 
@@ -194,8 +229,10 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     let (port, sim_port, driver_port) = (free_port(), free_port(), free_port());
     let scratch = tempfile::tempdir().unwrap();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots");
+    // This run's screenshots only: an earlier run's would be mistaken for them.
+    let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let _broker = start_broker(port, sim_port, &scratch.path().join("state"));
+    let mut broker = start_broker(port, sim_port, &scratch.path().join("state"), true);
     let _driver = start_chromedriver(driver_port);
     let client = browser(driver_port, &scratch.path().join("profile")).await;
     let mut walk = Walk { client, shots, step: 0 };
@@ -207,11 +244,22 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     walk.text_contains("#who", "alice").await;
     walk.shot("signed-in").await;
 
-    // Connect GitHub: the simulator asks who you are, then sends you back.
+    // Connect GitHub, cancelled on GitHub's page: said beside the button.
     walk.click("#connect").await;
-    walk.find("[data-user=\"octocat\"]").await;
+    walk.text_contains("body", "would like permission to").await;
+    walk.click("#cancel").await;
+    walk.text_contains(".outcome.bad[data-for=\"connect\"]", "access_denied")
+        .await;
+    walk.shot("connect-cancelled").await;
+
+    // Connect GitHub: the simulator asks who you are (with the
+    // organisations each user belongs to), then sends you back.
+    walk.click("#connect").await;
+    walk.text_contains("body", "member of octo-org (owner)").await;
     walk.shot("github-authorize").await;
     walk.click("[data-user=\"octocat\"]").await;
+    walk.text_contains(".outcome.ok[data-for=\"connect\"]", "GitHub connected as octocat")
+        .await;
     walk.text_contains("#github-status", "Connected to GitHub as octocat")
         .await;
     walk.shot("connected").await;
@@ -234,21 +282,35 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     for team in ["team-a", "team-b"] {
         walk.click(&format!("div[data-team=\"{team}\"] button[data-vend=\"octo-org\"]"))
             .await;
-        walk.text_contains(&format!("div[data-team=\"{team}\"] .token"), "ghs_")
+        walk.text_contains(&format!("div[data-team=\"{team}\"] .token"), "minted now")
             .await;
     }
+    // The same vend again: the cached token, and the page says so.
+    walk.click("div[data-team=\"team-a\"] button[data-vend=\"octo-org\"]")
+        .await;
+    walk.text_contains("div[data-team=\"team-a\"] .token", "reused (cached since")
+        .await;
+    walk.text_contains("div[data-team=\"team-a\"] .outcome.ok", "reused")
+        .await;
     walk.shot("tokens-vended").await;
 
     // Narrow team-b's link to contents:read: its next token says so, and
     // the audit trail shows the change and the vends.
+    // A policy the installation cannot grant first: the error appears
+    // beside that button; the right one then replaces it there.
     let policy = "div[data-team=\"team-b\"] div[data-policy=\"octo-org\"]";
-    walk.find(&format!("{policy} input[name=\"permissions\"]"))
-        .await
-        .send_keys("contents:read")
-        .await
-        .unwrap();
+    let permissions = format!("{policy} input[name=\"permissions\"]");
+    walk.find(&permissions).await.send_keys("checks:write").await.unwrap();
     walk.click(&format!("{policy} button[data-set-policy=\"octo-org\"]"))
         .await;
+    walk.text_contains(&format!("{policy} .outcome.bad"), "HTTP 422").await;
+    walk.shot("policy-refused-beside-its-button").await;
+    walk.find(&permissions).await.clear().await.unwrap();
+    walk.find(&permissions).await.send_keys("contents:read").await.unwrap();
+    walk.click(&format!("{policy} button[data-set-policy=\"octo-org\"]"))
+        .await;
+    walk.text_contains(&format!("{policy} .outcome.ok"), "set").await;
+    walk.gone(".outcome.bad").await;
     walk.text_contains(&format!("{policy} .policy"), "contents:read").await;
     walk.click("div[data-team=\"team-b\"] button[data-vend=\"octo-org\"]")
         .await;
@@ -258,6 +320,28 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     walk.text_contains("div[data-audit=\"team-b\"]", "installation_token")
         .await;
     walk.shot("policy-and-audit-trail").await;
+
+    // Suspended on GitHub: octocat's own installation (team-b's) offers
+    // neither a vend nor an attach, and says why.
+    let personal = walk
+        .find("tr[data-account=\"octocat\"]")
+        .await
+        .attr("data-installation")
+        .await
+        .unwrap()
+        .unwrap();
+    sim_post(&walk, sim_port, &format!("/_sim/installations/{personal}/suspend")).await;
+    let suspended = "div[data-team=\"team-b\"] div[data-link=\"octocat\"]";
+    walk.refresh_until(&format!("{suspended} .why")).await;
+    walk.text_contains(&format!("{suspended} .why"), "suspended on GitHub")
+        .await;
+    let vend = walk.find(&format!("{suspended} button[data-vend]")).await;
+    assert_eq!(vend.attr("disabled").await.unwrap().as_deref(), Some("true"));
+    let attach = walk
+        .find("tr[data-account=\"octocat\"] button[data-action=\"attach-team-a\"]")
+        .await;
+    assert_eq!(attach.attr("disabled").await.unwrap().as_deref(), Some("true"));
+    walk.shot("suspended-installation-controls").await;
 
     // GitHub events for the platform: a push on octo-org's repository
     // appears on the open page as it is published (no reload), labelled
@@ -269,14 +353,7 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
         .await
         .unwrap()
         .unwrap();
-    let push = format!("http://127.0.0.1:{sim_port}/_sim/installations/{installation}/push");
-    walk.client
-        .execute(
-            "fetch(arguments[0], {method: 'POST', mode: 'no-cors', body: '{}'}); return true;",
-            vec![serde_json::json!(push)],
-        )
-        .await
-        .unwrap();
+    sim_post(&walk, sim_port, &format!("/_sim/installations/{installation}/push")).await;
     walk.text_contains("#events tr[data-event=\"push\"]", "team-a, team-b")
         .await;
     walk.text_contains("#events tr[data-event=\"push\"]", "octo-org/").await;
@@ -297,6 +374,10 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
         "[data-installation=\"{installation}\"] button[name=\"uninstall\"]"
     ))
     .await;
+    // GitHub asks first.
+    let question = walk.client.get_alert_text().await.unwrap();
+    assert!(question.contains("Uninstall the app from octo-org"), "{question}");
+    walk.client.accept_alert().await.unwrap();
     walk.shot("github-uninstall").await;
 
     // Back on the platform: the webhook removed every link to it.
@@ -333,5 +414,32 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     }
     walk.shot("second-user").await;
 
+    // Signing out clears the page.
+    walk.click("button[data-user=\"alice\"]").await;
+    walk.text_contains("#github-status", "octocat").await;
+    walk.click("#signout").await;
+    walk.text_contains("#who", "not signed in").await;
+    walk.gone("div[data-team]").await;
+    walk.gone("tr[data-installation]").await;
+
+    // A restart without --reset: the session the browser kept is refused
+    // and the page asks to sign in; signed in again, the connection GitHub
+    // (a fresh simulator) no longer knows asks to be made again.
+    walk.click("button[data-user=\"alice\"]").await;
+    walk.text_contains("#github-status", "octocat").await;
+    drop(broker);
+    broker = start_broker(port, sim_port, &scratch.path().join("state"), false);
+    walk.client.goto(&format!("{base}/")).await.unwrap();
+    walk.text_contains("#error", "sign in again").await;
+    walk.text_contains("#who", "not signed in").await;
+    walk.shot("restarted-sign-in-again").await;
+    walk.click("button[data-user=\"alice\"]").await;
+    walk.text_contains("#github-status", "connected again").await;
+    walk.text_contains(".outcome.ok[data-for=\"signin-alice\"]", "Signed in as alice")
+        .await;
+    walk.gone("tr[data-installation]").await;
+    walk.shot("restarted-connect-again").await;
+
     walk.client.close().await.unwrap();
+    drop(broker);
 }

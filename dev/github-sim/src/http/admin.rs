@@ -63,6 +63,16 @@ async fn rename(State(sim): Sim, Path(login): Path<String>, body: Bytes) -> Resp
     back(sim.lock().rename_account(&login, &new_login))
 }
 
+/// A one-button form that asks first, as GitHub does before uninstalling.
+fn confirmed_button(action: &str, name: &str, label: &str, question: &str) -> String {
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"{}\" onsubmit=\"return confirm({})\">\
+         <button type=\"submit\" name=\"{name}\">{label}</button></form>",
+        escape(action),
+        escape(&serde_json::Value::from(question).to_string()),
+    )
+}
+
 /// A one-button form; `name` is the stable handle for browser tests.
 fn button(action: &str, name: &str, label: &str, enabled: bool) -> String {
     format!(
@@ -153,7 +163,15 @@ fn installations_section(st: &SimState) -> String {
             if suspended { "suspended" } else { "active" },
             button(&format!("{base}/suspend"), "suspend", "Suspend", !suspended),
             button(&format!("{base}/unsuspend"), "unsuspend", "Unsuspend", suspended),
-            button(&format!("{base}/uninstall"), "uninstall", "Uninstall", true),
+            confirmed_button(
+                &format!("{base}/uninstall"),
+                "uninstall",
+                "Uninstall",
+                &format!(
+                    "Uninstall the app from {}? Its tokens stop working at once.",
+                    account.login
+                )
+            ),
             button(&format!("{base}/push"), "send-push", "Send a push", !suspended),
             button(
                 &format!("{base}/pull_request"),

@@ -74,3 +74,47 @@ pub(crate) fn path_segment(s: &str) -> String {
     }
     out
 }
+
+/// The cookie that remembers who signed in on the simulated GitHub, as
+/// github.com's session does: the install page does not ask again.
+pub(crate) const USER_COOKIE: &str = "github_sim_user";
+
+/// The login the request's session cookie names, if any.
+pub(crate) fn signed_in(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == USER_COOKIE)
+        .map(|(_, login)| login.to_owned())
+        .filter(|login| !login.is_empty() && login.len() <= 39)
+}
+
+/// Sets the session cookie to `login` on `resp`.
+pub(crate) fn remember(mut resp: Response, login: &str) -> Response {
+    let value = url::form_urlencoded::byte_serialize(login.as_bytes()).collect::<String>();
+    if let Ok(cookie) = HeaderValue::from_str(&format!("{USER_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax")) {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, cookie);
+    }
+    resp
+}
+
+/// Which organisations `user_id` belongs to, and as what, as a person
+/// reads it: "member of acme (owner), tools (member)".
+pub(crate) fn memberships(world: &crate::world::World, user_id: u64) -> String {
+    let orgs: Vec<String> = world
+        .accounts
+        .values()
+        .filter(|a| a.members.contains(&user_id))
+        .map(|a| {
+            let role = if a.admins.contains(&user_id) { "owner" } else { "member" };
+            format!("{} ({role})", escape(&a.login))
+        })
+        .collect();
+    match orgs.is_empty() {
+        true => "no organisation".to_owned(),
+        false => format!("member of {}", orgs.join(", ")),
+    }
+}

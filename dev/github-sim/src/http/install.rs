@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::html::{admin_link, error_page, escape, page, path_segment, redirect};
+use super::html::{admin_link, error_page, escape, memberships, page, path_segment, redirect};
 use super::Sim;
 use crate::state::State as SimState;
 use crate::world::{Account, AccountKind, RepoSelection, WorldError};
@@ -65,6 +65,7 @@ fn installable<'a>(st: &'a SimState, login: &str) -> Result<(u64, Vec<&'a Accoun
 pub(crate) async fn new_installation(
     State(sim): Sim,
     Path(slug): Path<String>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let app = &sim.config.app_slug;
@@ -76,10 +77,15 @@ pub(crate) async fn new_installation(
         return no_callback(app);
     }
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let Some(login) = get("login") else {
+    // Who signed in on the authorize page is remembered, as on github.com.
+    let remembered = match get("switch") {
+        Some(_) => None,
+        None => super::html::signed_in(&headers),
+    };
+    let Some(login) = get("login").or(remembered.as_deref()) else {
         return user_picker(&st, app, &q);
     };
-    let (_, accounts) = match installable(&st, login) {
+    let (user_id, accounts) = match installable(&st, login) {
         Ok(found) => found,
         Err(e) => return error_page(&e.to_string()),
     };
@@ -104,7 +110,12 @@ pub(crate) async fn new_installation(
                 ""
             }
         ));
-        repo_inputs.push_str(&format!("<p>Repositories of <strong>{l}</strong>:</p>"));
+        // Only the chosen account's repositories are shown (the script
+        // below follows the choice).
+        let hidden = if checked.is_empty() { " hidden" } else { "" };
+        repo_inputs.push_str(&format!(
+            "<div data-repos-of=\"{l}\"{hidden}><p>Repositories of <strong>{l}</strong>:</p>"
+        ));
         let repos = st.world.repos.values().filter(|r| r.owner_id == account.id);
         let mut any = false;
         for repo in repos {
@@ -118,12 +129,15 @@ pub(crate) async fn new_installation(
         if !any {
             repo_inputs.push_str("<p class=\"muted\">(none)</p>");
         }
+        repo_inputs.push_str("</div>");
     }
+    let permissions = permissions_summary();
+    let cancel = cancel_url(&st, get("state"));
     let state = get("state").unwrap_or("");
     let app_e = escape(app);
     let body = format!(
         "<h1>Install {app_e}</h1>\
-         <p>Signed in as <strong>{login_e}</strong> (<a href=\"/apps/{slug_e}/installations/new?state={state_q}\">not you?</a>)</p>\
+         <p>Signed in as <strong>{login_e}</strong>, {orgs} (<a href=\"/apps/{slug_e}/installations/new?state={state_q}&amp;switch=1\">not you?</a>)</p>\
          <form method=\"post\" action=\"/apps/{slug_e}/installations/new\">\
          <input type=\"hidden\" name=\"state\" value=\"{state_e}\">\
          <input type=\"hidden\" name=\"login\" value=\"{login_e}\">\
@@ -132,15 +146,51 @@ pub(crate) async fn new_installation(
          <label><input type=\"radio\" name=\"selection\" value=\"all\" id=\"selection-all\" checked> All repositories</label><br>\
          <label><input type=\"radio\" name=\"selection\" value=\"selected\" id=\"selection-selected\"> Only select repositories \
          (of the account chosen above):</label>{repo_inputs}</fieldset>\
-         <p class=\"muted\">Permissions: metadata read; contents, administration and issues write.</p>\
-         <button type=\"submit\" id=\"install-submit\">Install &amp; Authorize</button></form>{admin}",
+         <fieldset><legend>{app_e} asks for these permissions</legend>{permissions}</fieldset>\
+         <button type=\"submit\" id=\"install-submit\">Install &amp; Authorize</button> \
+         <a id=\"cancel\" href=\"{cancel}\">Cancel</a></form>\
+         <script>for (const r of document.querySelectorAll('input[name=account]')) r.onchange = () => {{\
+           for (const d of document.querySelectorAll('[data-repos-of]')) d.hidden = d.dataset.reposOf !== r.value; }};</script>{admin}",
         login_e = escape(login),
+        orgs = memberships(&st.world, user_id),
+        cancel = escape(&cancel),
         slug_e = escape(&path_segment(app)),
         state_e = escape(state),
         state_q = escape(&url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()),
         admin = admin_link(),
     );
     page(StatusCode::OK, &format!("Install {app}"), &body)
+}
+
+/// What the app asks for, as GitHub's install page lists it.
+fn permissions_summary() -> String {
+    let of = |level: &str| {
+        DEFAULT_PERMISSIONS
+            .iter()
+            .filter(|(_, l)| *l == level)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "<p>Read access to {}</p><p>Read and write access to {}</p>",
+        of("read"),
+        of("write")
+    )
+}
+
+/// Where Cancel goes: back to the app, which is told the person declined.
+fn cancel_url(st: &SimState, state: Option<&str>) -> String {
+    let Some(mut url) = st.callback_url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+        return "/_sim/ui".to_owned();
+    };
+    url.query_pairs_mut().append_pair("error", "access_denied");
+    url.query_pairs_mut()
+        .append_pair("error_description", "The installation was cancelled.");
+    if let Some(state) = state {
+        url.query_pairs_mut().append_pair("state", state);
+    }
+    url.to_string()
 }
 
 /// "Which user are you?": one link per user, back here with `login` added.
@@ -153,8 +203,10 @@ fn user_picker(st: &SimState, app: &str, q: &HashMap<String, String>) -> Respons
         }
         params.append_pair("login", &user.login);
         items.push_str(&format!(
-            "<li><a data-user=\"{login}\" href=\"/apps/{slug}/installations/new?{}\">Continue as {login}</a></li>",
+            "<li><a data-user=\"{login}\" href=\"/apps/{slug}/installations/new?{}\">Continue as {login}</a> \
+             <span class=\"muted\">{}</span></li>",
             escape(&params.finish()),
+            memberships(&st.world, user.id),
             login = escape(&user.login),
             slug = escape(&path_segment(app)),
         ));

@@ -1,7 +1,9 @@
 //! The browser half of the OAuth web flow, `GET /login/oauth/authorize`: a
-//! bare HTML page to pick which simulated user clicks "Authorize", or, with
-//! the sim-only `login` parameter, an immediate redirect back to the app's
-//! `redirect_uri` with `code` and `state`.
+//! page like GitHub's (what the app asks for, who may authorize it, with
+//! their organisations, and Cancel), or, with the sim-only `login`
+//! parameter, an immediate redirect back to the app's `redirect_uri` with
+//! `code` and `state`, remembering who signed in (a cookie, as github.com's
+//! session). Cancel comes back with `error=access_denied`, as GitHub does.
 
 use std::collections::HashMap;
 
@@ -9,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::html::{admin_link, error_page, escape, page, redirect};
+use super::html::{admin_link, error_page, escape, memberships, page, redirect, remember};
 use super::Sim;
 use crate::world::AccountKind;
 
@@ -45,17 +47,36 @@ pub(crate) async fn authorize(State(sim): Sim, Query(q): Query<HashMap<String, S
             }
             params.append_pair("login", &user.login);
             items.push_str(&format!(
-                "<li><a data-user=\"{login}\" href=\"/login/oauth/authorize?{}\">Authorize as {login}</a></li>",
+                "<li><a data-user=\"{login}\" href=\"/login/oauth/authorize?{}\">Authorize as {login}</a> \
+                 <span class=\"muted\">{}</span></li>",
                 escape(&params.finish()),
+                memberships(&st.world, user.id),
                 login = escape(&user.login)
             ));
         }
         let app = escape(&sim.config.app_slug);
+        let mut cancel = target.clone();
+        cancel
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "The user has denied your application access.")
+            .append_pair("error_uri", "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied");
+        if let Some(state) = get("state") {
+            cancel.query_pairs_mut().append_pair("state", state);
+        }
         return html(
             StatusCode::OK,
             format!(
-                "<h1>Authorize {app}</h1><p>Sign in as:</p><ul>{items}</ul>{}",
-                admin_link()
+                "<h1>Authorize {app}</h1>\
+                 <p>{app} (a GitHub App) would like permission to:</p>\
+                 <ul><li>Verify your GitHub identity</li><li>Know which resources you can access</li>\
+                 <li>Act on your behalf</li></ul>\
+                 <p>Which simulated user are you?</p><ul>{items}</ul>\
+                 <p><a id=\"cancel\" href=\"{cancel}\">Cancel</a></p>\
+                 <p class=\"muted\">Authorizing will redirect to {target}</p>{}",
+                admin_link(),
+                cancel = escape(cancel.as_str()),
+                target = escape(redirect_uri),
             ),
         );
     };
@@ -68,5 +89,5 @@ pub(crate) async fn authorize(State(sim): Sim, Query(q): Query<HashMap<String, S
     if let Some(state) = get("state") {
         target.query_pairs_mut().append_pair("state", state);
     }
-    redirect(StatusCode::FOUND, target.as_str())
+    remember(redirect(StatusCode::FOUND, target.as_str()), login)
 }
