@@ -11,13 +11,25 @@ pub fn check(ours: &Side, node: Option<&Side>) -> String {
     let mut line = |ok: bool, text: String| {
         writeln!(out, "- {} {text}", if ok { "✅ met:" } else { "❌ missed:" }).unwrap();
     };
-    for (i, o) in ours.runs.iter().enumerate() {
+    for o in ours.runs.iter() {
         let rss = o.peak_rss_kib as f64 * 1024.0;
+        // The forwarding run holds 25 MB payloads (several copies each) on
+        // purpose: its target is the answer's time, not the memory.
+        if o.function == "webhook-forwarding" {
+            if let Some(largest) = o.routes.iter().find(|r| r.name.starts_with("push of 25 MB")) {
+                let p99 = largest.p99().as_secs_f64();
+                line(
+                    p99 < 10.0,
+                    format!("a 25 MB push forwarded (through S3) in {p99:.2} s at p99, within GitHub's 10 s"),
+                );
+            }
+            continue;
+        }
         line(
             rss < 32.0 * MIB,
             format!("{} peak RSS {:.1} MiB < 32 MiB", o.function, rss / MIB),
         );
-        if let Some(n) = node.map(|s| &s.runs[i]) {
+        if let Some(n) = node.and_then(|s| s.runs.iter().find(|r| r.function == o.function)) {
             let init = n.init.as_secs_f64() / o.init.as_secs_f64();
             line(
                 init >= 10.0,
