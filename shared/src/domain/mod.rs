@@ -11,6 +11,7 @@ pub mod installation;
 pub mod link_policy;
 pub mod oauth;
 pub mod policy;
+pub mod reconcile;
 pub mod repo;
 pub mod scope;
 pub mod tokens;

@@ -3,6 +3,7 @@
 //! GitHub's REST and OAuth API (the transport in `rest.rs`, the calls in
 //! `app_calls.rs` and `repo_calls.rs`).
 
+mod admin_calls;
 mod app_calls;
 mod error;
 pub mod jwt;
@@ -20,6 +21,7 @@ use secrecy::SecretString;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::reconcile::{DeliveryAttempt, RateLimit};
 use crate::domain::scope::TokenScope;
 use crate::domain::tokens::{InstallationToken, UserTokens};
 use crate::domain::{GitHubUserId, Installation, InstallationId, OrgMembership};
@@ -88,7 +90,30 @@ pub trait GitHub: Send + Sync {
     async fn revoke_installation_token(&self, token: &SecretString) -> GitHubResult<()>;
 }
 
-/// Everything the broker asks of GitHub: the app and user calls above and
-/// the repository calls of [`repos::Repos`].
-pub trait Client: GitHub + repos::Repos {}
-impl<T: GitHub + repos::Repos> Client for T {}
+/// What the reconciler reads of the app as a whole, as the app (JWT), and
+/// what it has spent of the app's rate limit doing so.
+#[async_trait]
+pub trait AppAdmin: Send + Sync {
+    /// Page `page` (from 1) of the app's installations, 100 a page, and
+    /// whether another page follows.
+    async fn installations_page(&self, app: &AppCredentials, page: u32) -> GitHubResult<(Vec<Installation>, bool)>;
+    /// A page of the app's webhook delivery log, newest first, from
+    /// `cursor` (`None`: the newest), and the cursor of the next page.
+    async fn delivery_log(
+        &self,
+        app: &AppCredentials,
+        cursor: Option<&str>,
+    ) -> GitHubResult<(Vec<DeliveryAttempt>, Option<String>)>;
+    /// Asks GitHub to send delivery attempt `attempt` again. Never retried
+    /// once sent: GitHub would send it twice.
+    async fn redeliver(&self, app: &AppCredentials, attempt: u64) -> GitHubResult<()>;
+    /// Requests this client has sent as the app, retries included.
+    fn requests_as_app(&self) -> u64;
+    /// The app's rate limit, as GitHub's last answer to the app said.
+    fn rate_limit(&self) -> Option<RateLimit>;
+}
+
+/// Everything the broker asks of GitHub: the app and user calls above, the
+/// repository calls of [`repos::Repos`] and the reconciler's [`AppAdmin`].
+pub trait Client: GitHub + repos::Repos + AppAdmin {}
+impl<T: GitHub + repos::Repos + AppAdmin> Client for T {}

@@ -4,7 +4,8 @@
 //! limits (the request was not processed) for all. Codes and refresh tokens
 //! are single-use, so their exchanges are never replayed after being sent.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::header::{HeaderMap, HeaderValue, ACCEPT, USER_AGENT};
@@ -20,6 +21,7 @@ use super::types::*;
 use super::{GitHubError, GitHubResult};
 use crate::clock::Clock;
 use crate::deadline::DeadlineReached;
+use crate::domain::reconcile::RateLimit;
 use crate::domain::tokens::UserTokens;
 use crate::secrets::AppCredentials;
 
@@ -48,6 +50,10 @@ pub struct RestClient {
     record_reserve: Duration,
     jwt: AppJwt,
     clock: Arc<dyn Clock>,
+    /// Attempts sent as the app, and GitHub's last word on the app's rate
+    /// limit: the reconciler spends only a share of it.
+    app_attempts: AtomicU64,
+    app_rate: Mutex<Option<RateLimit>>,
 }
 
 impl RestClient {
@@ -79,6 +85,8 @@ impl RestClient {
             record_reserve,
             jwt: AppJwt::default(),
             clock,
+            app_attempts: AtomicU64::new(0),
+            app_rate: Mutex::new(None),
         })
     }
 
@@ -167,7 +175,8 @@ impl RestClient {
                 .map_err(|_| GitHubError::Transport("could not sign the app JWT".into()))
         };
         let jwt = sign()?;
-        let resp = self.send(replay, || build(&jwt)).await?;
+        let resp = self.send(replay, || self.counted(build(&jwt))).await?;
+        self.note_rate_limit(&resp);
         if resp.status() != StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
@@ -183,9 +192,43 @@ impl RestClient {
                 "GitHub refused the app JWT's timing; correcting the clock offset"
             );
             let jwt = sign()?;
-            return self.send(replay, || build(&jwt)).await;
+            let resp = self.send(replay, || self.counted(build(&jwt))).await?;
+            self.note_rate_limit(&resp);
+            return Ok(resp);
         }
         Err(GitHubError::refusal(401, body.message))
+    }
+
+    /// Counts an attempt as the app: `send` builds the request once per attempt.
+    fn counted(&self, request: RequestBuilder) -> RequestBuilder {
+        self.app_attempts.fetch_add(1, Ordering::Relaxed);
+        request
+    }
+
+    fn note_rate_limit(&self, resp: &Response) {
+        let header = |name: &str| resp.headers().get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+        if let (Some(limit), Some(remaining), Some(reset)) = (
+            header("x-ratelimit-limit"),
+            header("x-ratelimit-remaining"),
+            header("x-ratelimit-reset"),
+        ) {
+            let seen = RateLimit {
+                limit: limit.max(0) as u64,
+                remaining: remaining.max(0) as u64,
+                reset,
+            };
+            *self.app_rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
+        }
+    }
+
+    /// Requests sent as the app so far, retries included.
+    pub(super) fn app_attempts(&self) -> u64 {
+        self.app_attempts.load(Ordering::Relaxed)
+    }
+
+    /// The app's rate limit as GitHub's last answer to the app gave it.
+    pub(super) fn app_rate_limit(&self) -> Option<RateLimit> {
+        *self.app_rate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A GET as the app (reads are always safe to replay).
