@@ -25,7 +25,7 @@ pub struct Key {
 }
 
 impl Key {
-    fn new(pk: String, sk: impl Into<String>) -> Self {
+    pub(crate) fn new(pk: String, sk: impl Into<String>) -> Self {
         Self { pk, sk: sk.into() }
     }
 
@@ -177,6 +177,27 @@ pub fn is_audit_cursor(cursor: &str) -> bool {
 
 pub fn delivery(id: &str) -> Key {
     Key::new(format!("DELIVERY#{id}"), "DELIVERY")
+}
+
+/// The reconciler's one item: its lease and where its work stands.
+pub fn reconcile_state() -> Key {
+    Key::new("RECONCILE".to_owned(), "STATE")
+}
+
+/// The partition of one installation pass's listings, a page per item.
+pub fn reconcile_pass_pk(pass: u64) -> String {
+    format!("RECONCILE#PASS#{pass}")
+}
+
+/// The installations GitHub listed on one page of one pass. Zero-padded,
+/// so a partition lists its pages in order.
+pub fn reconcile_listing(pass: u64, page: u32) -> Key {
+    Key::new(reconcile_pass_pk(pass), format!("PAGE#{page:06}"))
+}
+
+/// The reconciler's claim on asking GitHub to redeliver one delivery.
+pub fn redelivery(guid: &str) -> Key {
+    Key::new(format!("REDELIVER#{guid}"), "REDELIVER")
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod keys;
 mod records;
 pub mod retention;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use crate::config::{Config, StoreBackend};
 use crate::crypto::TokenSealer;
 use crate::domain::audit::AuditRecord;
 use crate::domain::oauth::OAuthState;
+use crate::domain::reconcile::ReconcileState;
 use crate::domain::{AccountId, GitHubUserId, Installation, InstallationId, LinkPolicy, UserId};
 
 #[derive(Debug, thiserror::Error)]
@@ -286,6 +288,36 @@ pub trait Deliveries: Send + Sync {
     async fn mark_published(&self, id: &str, now: UnixTime, accounts: &[AccountId]) -> StoreResult<()>;
 }
 
+/// The reconciler's memory: one item with its lease and [`ReconcileState`],
+/// the installations each pass saw listed, and the redeliveries it asked.
+#[async_trait]
+pub trait Reconciliation: Send + Sync {
+    /// Takes the reconciler's lease unless another run holds an unexpired
+    /// one, and returns the state the last run saved; `None`: another run
+    /// is at work.
+    async fn begin_reconcile(&self, lease: &Lease) -> StoreResult<Option<ReconcileState>>;
+    /// Saves `state` if `lease` still holds (giving the lease up if
+    /// `release`); `false`: the lease ran out and another run took over,
+    /// nothing written.
+    async fn save_reconcile(&self, state: &ReconcileState, lease: &Lease, release: bool) -> StoreResult<bool>;
+    /// The records of `ids` (at most 100), in one read: `Some` for a live
+    /// installation, `None` for a tombstone; ids never recorded are absent.
+    async fn installations_among(
+        &self,
+        ids: &[InstallationId],
+    ) -> StoreResult<HashMap<InstallationId, Option<Installation>>>;
+    /// Records the installations GitHub listed on `page` of pass `pass`.
+    async fn record_listed(&self, pass: u64, page: u32, ids: &[InstallationId], now: UnixTime) -> StoreResult<()>;
+    /// Every installation pass `pass` recorded as listed.
+    async fn listed(&self, pass: u64) -> StoreResult<HashSet<InstallationId>>;
+    /// A page of the live installations the broker holds, after the
+    /// opaque cursor `after`; the cursor of the next page, if any.
+    async fn held_installations(&self, after: Option<&str>) -> StoreResult<(Vec<InstallationId>, Option<String>)>;
+    /// Claims asking GitHub to redeliver `guid`: `true` once per delivery
+    /// (for longer than GitHub keeps it), `false` ever after.
+    async fn claim_redelivery(&self, guid: &str, now: UnixTime) -> StoreResult<bool>;
+}
+
 /// The accounts a delivery's record names, each checked as it is read.
 pub(crate) fn recorded_accounts<'a>(names: impl IntoIterator<Item = Option<&'a str>>) -> StoreResult<Vec<AccountId>> {
     names
@@ -304,6 +336,8 @@ pub struct DeliveryState {
     pub accounts: Option<Vec<AccountId>>,
     /// Whether its event was published.
     pub published: bool,
+    /// Whether the broker recorded it at all (applied, or published).
+    pub recorded: bool,
 }
 
 /// A connection's tokens as the services see them: stored tokens that do
@@ -323,7 +357,10 @@ fn readable_or_dropped(
 }
 
 pub trait Store:
-    OAuthStates + Connections + Installations + TokenCache + Revocations + AuditTrail + Deliveries
+    OAuthStates + Connections + Installations + TokenCache + Revocations + AuditTrail + Deliveries + Reconciliation
 {
 }
-impl<T: OAuthStates + Connections + Installations + TokenCache + Revocations + AuditTrail + Deliveries> Store for T {}
+impl<T> Store for T where
+    T: OAuthStates + Connections + Installations + TokenCache + Revocations + AuditTrail + Deliveries + Reconciliation
+{
+}

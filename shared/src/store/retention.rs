@@ -22,3 +22,11 @@ pub fn removable_after(expires_at: UnixTime) -> UnixTime {
 pub fn delivery_forgotten_after(now: UnixTime) -> UnixTime {
     now + DELIVERY_MEMORY
 }
+
+/// A pass's listings of installations stay this long: longer than any pass
+/// takes, even one the rate limit spreads over a day.
+pub const LISTING_MEMORY: i64 = 7 * 24 * 3600;
+
+/// A redelivery asked is remembered past GitHub's three days, so each
+/// delivery is asked for at most once.
+pub const REDELIVERY_MEMORY: i64 = 4 * 24 * 3600;

@@ -284,6 +284,7 @@ impl Deliveries for DynamoStore {
         Ok(DeliveryState {
             accounts,
             published: item.contains_key("published_at"),
+            recorded: true,
         })
     }
 

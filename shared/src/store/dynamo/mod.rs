@@ -10,6 +10,7 @@ mod expr;
 mod installations;
 mod keys;
 mod oauth;
+mod reconcile;
 mod revocations;
 mod tokens;
 

@@ -65,6 +65,7 @@ impl Deliveries for EmbeddedStore {
         Ok(DeliveryState {
             accounts,
             published: item.published_at.is_some(),
+            recorded: true,
         })
     }
 

@@ -20,6 +20,7 @@ mod connections;
 mod deliveries;
 mod installations;
 mod oauth;
+mod reconcile;
 mod records;
 mod revocations;
 #[cfg(test)]

@@ -78,6 +78,37 @@ impl Reader {
         sort_keys(&self.0.open_table(ITEMS).map_err(backend)?, pk, sk_prefix)
     }
 
+    /// The items keyed `(pk, sk)` whose `pk` starts with `pk_prefix`, in
+    /// order from the first `pk` after `after`, at most `limit`: a filtered
+    /// Scan's page. The second value: whether more may follow.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        pk_prefix: &str,
+        sk: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<(Vec<(String, T)>, bool)> {
+        let table = self.0.open_table(ITEMS).map_err(backend)?;
+        let start = after.unwrap_or(pk_prefix);
+        let mut found = Vec::new();
+        for entry in table.range((start, "")..).map_err(backend)? {
+            let (key, value) = entry.map_err(backend)?;
+            let (pk, item_sk) = key.value();
+            if !pk.starts_with(pk_prefix) {
+                return Ok((found, false));
+            }
+            if after == Some(pk) || item_sk != sk {
+                continue;
+            }
+            if found.len() == limit {
+                return Ok((found, true));
+            }
+            let key = Key::new(pk.to_owned(), item_sk.to_owned());
+            found.push((key.pk.clone(), decode(&key, value.value())?));
+        }
+        Ok((found, false))
+    }
+
     /// The `gsi1sk` values under one `gsi1pk`, in order.
     pub fn index(&self, gsi1pk: &str) -> StoreResult<Vec<String>> {
         sort_keys(&self.0.open_table(GSI1).map_err(backend)?, gsi1pk, "")
