@@ -70,7 +70,14 @@ pub struct Config {
     pub events: Option<EventsBackend>,
     /// Which events are published: `FORWARD_EVENTS`, default all.
     pub forward_events: EventFilter,
+    /// The share of the app's hourly rate limit the reconciler may spend,
+    /// in percent: `RECONCILE_RATE_BUDGET`, 1 to 100, default 10.
+    pub reconcile_rate_budget: u8,
 }
+
+/// The reconciler's share of the app's hourly rate limit, in percent: the
+/// rest is left to the token mints it shares the limit with.
+pub const DEFAULT_RECONCILE_RATE_BUDGET: u8 = 10;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -149,6 +156,19 @@ impl Config {
             },
             forward_events: EventFilter::parse(&get("FORWARD_EVENTS").unwrap_or_default())
                 .map_err(|e| ConfigError(format!("FORWARD_EVENTS: {e}")))?,
+            reconcile_rate_budget: match get("RECONCILE_RATE_BUDGET") {
+                None => DEFAULT_RECONCILE_RATE_BUDGET,
+                Some(raw) => raw
+                    .trim_end_matches('%')
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|p| (1..=100).contains(p))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "RECONCILE_RATE_BUDGET: {raw:?} is not a percentage from 1 to 100"
+                        ))
+                    })?,
+            },
         })
     }
 
@@ -238,6 +258,27 @@ mod tests {
         assert!(err.to_string().contains("EVENT_PAYLOAD_BUCKET"));
         let err = config(&[("FORWARD_EVENTS", "Push!")]).unwrap_err();
         assert!(err.to_string().contains("FORWARD_EVENTS"));
+    }
+
+    #[test]
+    fn reconcile_rate_budget_is_a_percentage() {
+        assert_eq!(config(&[]).unwrap().reconcile_rate_budget, 10);
+        assert_eq!(
+            config(&[("RECONCILE_RATE_BUDGET", "25")])
+                .unwrap()
+                .reconcile_rate_budget,
+            25
+        );
+        assert_eq!(
+            config(&[("RECONCILE_RATE_BUDGET", "5%")])
+                .unwrap()
+                .reconcile_rate_budget,
+            5
+        );
+        for bad in ["0", "101", "ten", "-3"] {
+            let err = config(&[("RECONCILE_RATE_BUDGET", bad)]).unwrap_err();
+            assert!(err.to_string().contains("RECONCILE_RATE_BUDGET"), "{bad}");
+        }
     }
 
     #[test]

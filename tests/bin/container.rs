@@ -3,7 +3,7 @@
 //! race tests drive the real runtime loop through a Runtime API emulator
 //! (`AWS_LAMBDA_RUNTIME_API`), several processes sharing only the table.
 //!
-//! Usage: `broker-container oauth-callback|token-vending|webhook`, with the
+//! Usage: `broker-container oauth-callback|token-vending|webhook|reconciler`, with the
 //! Lambda environment (TABLE_NAME, APP_SECRET_ID, AWS_ENDPOINT_URL, ...).
 
 use broker::api::Function;
@@ -15,7 +15,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "oauth-callback" => Function::OAuthCallback,
         "token-vending" => Function::TokenVending,
         "webhook" => Function::Webhook,
-        other => return Err(format!("unknown function {other:?}: oauth-callback, token-vending or webhook").into()),
+        "reconciler" => Function::Reconciler,
+        other => {
+            return Err(
+                format!("unknown function {other:?}: oauth-callback, token-vending, webhook or reconciler").into(),
+            )
+        }
     };
     broker::api::lambda::run(function).await
 }

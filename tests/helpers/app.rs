@@ -90,6 +90,7 @@ pub struct Container {
     pub oauth: Service,
     pub vending: Service,
     pub webhook: Service,
+    pub reconciler: Service,
 }
 
 pub struct TestApp {
@@ -399,6 +400,7 @@ impl Container {
             oauth: Service::new(Function::OAuthCallback, app(Function::OAuthCallback).await.into()),
             vending: Service::new(Function::TokenVending, app(Function::TokenVending).await.into()),
             webhook: Service::new(Function::Webhook, app(Function::Webhook).await.into()),
+            reconciler: Service::new(Function::Reconciler, app(Function::Reconciler).await.into()),
         }
     }
 
@@ -408,6 +410,7 @@ impl Container {
             Function::OAuthCallback => &self.oauth,
             Function::TokenVending => &self.vending,
             Function::Webhook => &self.webhook,
+            Function::Reconciler => &self.reconciler,
         };
         let (status, headers, body) = answer(service.handle_lambda(request, None).await);
         let body = body

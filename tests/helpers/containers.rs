@@ -33,6 +33,7 @@ pub fn lambda_timeout(function: Function) -> u64 {
         Function::OAuthCallback => "OAuthCallbackFunction",
         Function::TokenVending => "TokenVendingFunction",
         Function::Webhook => "WebhookFunction",
+        Function::Reconciler => "ReconcilerFunction",
     };
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     let template: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -206,6 +206,7 @@ async fn send(app: &TestApp, function: Function, event: &Value) -> Result<TestRe
         Function::OAuthCallback => &app.oauth,
         Function::TokenVending => &app.vending,
         Function::Webhook => &app.webhook,
+        Function::Reconciler => &app.reconciler,
     };
     let (status, headers, body) = answer(service.handle_lambda(request, None).await);
     let body = match body {

@@ -103,6 +103,37 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The reconciler's events: its EventBridge schedule (`source`
+    /// `aws.events`), answered with the run's summary, or an HTTP API
+    /// request (`POST /internal/reconcile`), served like any route.
+    pub async fn handle_reconciler(&self, event: serde_json::Value, context: &Context) -> serde_json::Value {
+        let deadline = budget_end(context.deadline(), SystemTime::now(), Instant::now());
+        if event.get("source").and_then(|s| s.as_str()) == Some("aws.events") {
+            let ran = crate::deadline::within(Some(deadline), crate::service::reconcile::run(self.app())).await;
+            return match ran {
+                Ok(crate::service::reconcile::Ran::Done(summary)) => serde_json::json!(summary),
+                Ok(crate::service::reconcile::Ran::Busy) => {
+                    serde_json::json!({"skipped": "another run holds the lease"})
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reconcile run failed");
+                    serde_json::json!({"error": e.code()})
+                }
+            };
+        }
+        let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
+            Ok(request) => self.handle_lambda(request, Some(context)).await,
+            Err(_) => ApiResponse::error(&Error::bad_request(
+                "invalid_event",
+                "not a schedule or an HTTP API event",
+            ))
+            .into_lambda(),
+        };
+        serde_json::to_value(response).unwrap_or_default()
+    }
+}
+
 /// What a function binary's `main` calls: JSON logs, the container's state
 /// built once, then the Lambda runtime loop. Events are decoded straight
 /// into the HTTP API's shape, in one pass: no route needs an
@@ -121,6 +152,14 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
     };
     let service = Service::new(function, std::sync::Arc::new(app));
     let service = &service;
+    if function == Function::Reconciler {
+        return lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: LambdaEvent<serde_json::Value>| async move {
+                Ok::<_, std::convert::Infallible>(service.handle_reconciler(event.payload, &event.context).await)
+            },
+        ))
+        .await;
+    }
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
             Ok::<_, std::convert::Infallible>(service.handle_lambda(event.payload, Some(&event.context)).await)

@@ -6,7 +6,7 @@
 
 use http::Method;
 
-use super::handlers::{oauth, user, vending, webhook};
+use super::handlers::{oauth, reconcile, user, vending, webhook};
 use super::router::{route, Handler};
 pub use super::router::{Access, RouteSpec};
 
@@ -15,6 +15,7 @@ pub enum Function {
     OAuthCallback,
     TokenVending,
     Webhook,
+    Reconciler,
 }
 
 pub static OAUTH_ROUTES: [RouteSpec; 2] = [
@@ -89,12 +90,17 @@ pub static WEBHOOK_ROUTES: [RouteSpec; 2] = [
     route(Method::POST, "/{*path}", Handler::Signature(webhook::delivery)),
 ];
 
+/// The reconciler runs on its schedule; operators run it on demand.
+pub static RECONCILER_ROUTES: [RouteSpec; 1] =
+    [route(Method::POST, "/internal/reconcile", Handler::Iam(reconcile::run))];
+
 impl Function {
     pub fn routes(self) -> &'static [RouteSpec] {
         match self {
             Self::OAuthCallback => &OAUTH_ROUTES,
             Self::TokenVending => &TOKEN_VENDING_ROUTES,
             Self::Webhook => &WEBHOOK_ROUTES,
+            Self::Reconciler => &RECONCILER_ROUTES,
         }
     }
 
@@ -103,6 +109,7 @@ impl Function {
             Self::OAuthCallback => "oauth-callback",
             Self::TokenVending => "token-vending",
             Self::Webhook => "webhook",
+            Self::Reconciler => "reconciler",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod forwarding;
 pub mod installations;
 pub mod oauth;
+pub mod reconcile;
 pub mod repos;
 pub mod revocation;
 pub mod vending;

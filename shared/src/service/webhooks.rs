@@ -62,19 +62,7 @@ async fn plan(app: &App, delivery: &Delivery<'_>) -> Result<WritePlan> {
 /// `accounts`: those the delivery is forwarded with, recorded with it.
 pub async fn apply(app: &App, delivery: &Delivery<'_>, accounts: Option<&[AccountId]>) -> Result<Outcome> {
     let plan = plan(app, delivery).await?;
-    // One atomic write applies the plan and records the delivery: a
-    // redelivery, or a copy racing this one, finds it done; a failure
-    // leaves nothing done for GitHub's redelivery to redo.
-    let applied = app
-        .store
-        .apply_delivery(delivery.id, app.now(), &plan, accounts)
-        .await?;
-    // What follows is idempotent, so a redelivery (a duplicate) finishes
-    // what a failure here left undone.
-    if applied != Applied::Gone {
-        follow_up(app, &plan, applied).await?;
-    }
-    Ok(match applied {
+    Ok(match apply_plan(app, delivery.id, &plan, accounts).await? {
         Applied::Done => Outcome::Applied(match plan {
             WritePlan::Upsert { .. } => "installation updated",
             WritePlan::Delete { .. } => "installation deleted",
@@ -87,6 +75,27 @@ pub async fn apply(app: &App, delivery: &Delivery<'_>, accounts: Option<&[Accoun
             Outcome::Applied("ignored: installation was deleted")
         }
     })
+}
+
+/// Writes `plan` under the change id `id` (a delivery's, or a repair's)
+/// with everything it entails: the reconciler's repairs go through here
+/// too, so they follow the webhooks' rules.
+pub(crate) async fn apply_plan(
+    app: &App,
+    id: &str,
+    plan: &WritePlan,
+    accounts: Option<&[AccountId]>,
+) -> Result<Applied> {
+    // One atomic write applies the plan and records the delivery: a
+    // redelivery, or a copy racing this one, finds it done; a failure
+    // leaves nothing done for GitHub's redelivery to redo.
+    let applied = app.store.apply_delivery(id, app.now(), plan, accounts).await?;
+    // What follows is idempotent, so a redelivery (a duplicate) finishes
+    // what a failure here left undone.
+    if applied != Applied::Gone {
+        follow_up(app, plan, applied).await?;
+    }
+    Ok(applied)
 }
 
 /// What an applied plan entails beyond the record: a deleted or suspended

@@ -3,6 +3,7 @@
 //! its result to a response body. Who is calling was checked before.
 
 pub mod oauth;
+pub mod reconcile;
 pub mod user;
 pub mod vending;
 pub mod webhook;
