@@ -27,10 +27,11 @@ use crate::helpers::platform::PlatformBus;
 use crate::helpers::reliability::record;
 use crate::helpers::{TestApp, User};
 
-const FUNCTIONS: [(Function, &str); 3] = [
+const FUNCTIONS: [(Function, &str); 4] = [
     (Function::OAuthCallback, "OAuthCallbackFunction"),
     (Function::TokenVending, "TokenVendingFunction"),
     (Function::Webhook, "WebhookFunction"),
+    (Function::Reconciler, "ReconcilerFunction"),
 ];
 
 /// An action on one of the template's resources: `Table`,
@@ -260,6 +261,26 @@ async fn scenario() -> BTreeMap<String, BTreeSet<Need>> {
     assert_eq!(cut.status, 503, "the cleanup was meant to be cut: {:?}", cut.body);
     assert_eq!(proxy.armed_faults(), 0, "the cleanup's fault fired");
     assert_eq!(app.vend("team-a", org, json!({})).await.status, 403);
+
+    // reconciler: a run on demand after webhooks were missed: an
+    // installation uninstalled (its cached token revoked at GitHub), one
+    // found never recorded, one whose grant changed; each repair published.
+    app.sim.add_org("gone-org", &["octocat"]);
+    let gone = app.sim.install(
+        "gone-org",
+        RepoSelection::All,
+        &[("members", "read"), ("contents", "read")],
+    );
+    let linked = app.link(&alice, "team-a", gone).await;
+    assert_eq!(linked.status, 200, "{:?}", linked.body);
+    assert_eq!(app.vend("team-a", gone, json!({})).await.status, 200);
+    app.sim.uninstall(gone);
+    app.sim.add_org("new-org", &["octocat"]);
+    app.sim.install("new-org", RepoSelection::All, &[("contents", "read")]);
+    let run = app.internal("POST", "/internal/reconcile", json!({})).await;
+    assert_eq!(run.status, 200, "{:?}", run.body);
+    assert_eq!(run.body["changed"]["deleted"], 1, "{:?}", run.body);
+    assert_eq!(run.body["changed"]["created"], 1, "{:?}", run.body);
 
     // Disconnecting revokes the grant and marks the connection.
     assert_eq!(app.frontend(&alice, "DELETE", "/github/user", None).await.status, 200);

@@ -20,6 +20,7 @@ mod oauth;
 mod openapi;
 mod out_of_order;
 mod races;
+mod reconcile;
 mod refresh;
 mod release_trace;
 mod repos;

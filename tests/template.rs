@@ -5,13 +5,14 @@
 
 use std::collections::BTreeSet;
 
-use broker::api::routes::{Access, RouteSpec, OAUTH_ROUTES, TOKEN_VENDING_ROUTES, WEBHOOK_ROUTES};
+use broker::api::routes::{Access, RouteSpec, OAUTH_ROUTES, RECONCILER_ROUTES, TOKEN_VENDING_ROUTES, WEBHOOK_ROUTES};
 use broker::api::Function;
 use serde_yaml::Value;
 
 const OAUTH: &str = "OAuthCallbackFunction";
 const VENDING: &str = "TokenVendingFunction";
 const WEBHOOK: &str = "WebhookFunction";
+const RECONCILER: &str = "ReconcilerFunction";
 const API: &str = "HttpApi";
 
 /// (function logical id, method, path, access)
@@ -70,6 +71,7 @@ fn served(function: &str, routes: &[RouteSpec]) -> BTreeSet<Route> {
 fn handler_routes() -> BTreeSet<Route> {
     let mut all = served(OAUTH, &OAUTH_ROUTES);
     all.extend(served(VENDING, &TOKEN_VENDING_ROUTES));
+    all.extend(served(RECONCILER, &RECONCILER_ROUTES));
     all
 }
 
@@ -220,6 +222,7 @@ fn each_function_is_its_own_binary_built_by_cargo_lambda_for_arm64() {
         (OAUTH, Function::OAuthCallback),
         (VENDING, Function::TokenVending),
         (WEBHOOK, Function::Webhook),
+        (RECONCILER, Function::Reconciler),
     ] {
         let metadata = &resource(&template, id)["Metadata"];
         assert_eq!(metadata["BuildMethod"].as_str(), Some("rust-cargolambda"), "{id}");
@@ -245,7 +248,7 @@ fn each_function_is_its_own_binary_built_by_cargo_lambda_for_arm64() {
 #[test]
 fn every_function_gets_the_whole_configuration() {
     let template = template();
-    for id in [OAUTH, VENDING, WEBHOOK] {
+    for id in [OAUTH, VENDING, WEBHOOK, RECONCILER] {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for scope in [
             &template["Globals"]["Function"]["Environment"]["Variables"],
@@ -272,4 +275,39 @@ fn every_function_gets_the_whole_configuration() {
             assert!(names.contains(name), "{id} lacks {name}");
         }
     }
+}
+
+#[test]
+fn the_reconciler_runs_on_its_schedule_within_its_timeout() {
+    let template = template();
+    let reconciler = &resource(&template, RECONCILER)["Properties"];
+    let scheduled: Vec<&Value> = reconciler["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .map(|(_, e)| e)
+        .filter(|e| e["Type"].as_str() == Some("Schedule"))
+        .collect();
+    assert_eq!(scheduled.len(), 1, "one schedule");
+    assert_eq!(
+        ref_target(&scheduled[0]["Properties"]["Schedule"]),
+        Some("ReconcileRate")
+    );
+    assert_eq!(
+        template["Parameters"]["ReconcileRate"]["Default"].as_str(),
+        Some("rate(5 minutes)")
+    );
+    let budget = &template["Parameters"]["ReconcileRateBudget"];
+    assert_eq!(budget["Default"].as_u64(), Some(10));
+    assert_eq!(
+        ref_target(&reconciler["Environment"]["Variables"]["RECONCILE_RATE_BUDGET"]),
+        Some("ReconcileRateBudget")
+    );
+    // A scheduled run stops starting work with a step's reserve left of
+    // its run time, which must end inside the Lambda timeout.
+    let timeout = reconciler["Timeout"].as_u64().expect("a Timeout");
+    assert!(
+        broker::service::reconcile::RUN_TIME.as_secs() + 30 <= timeout,
+        "RUN_TIME must end well inside the {timeout} s timeout"
+    );
 }

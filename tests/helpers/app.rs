@@ -422,6 +422,8 @@ impl Container {
     pub async fn request(&self, method: &str, path: &str, body: Option<Value>, auth: Auth) -> TestResponse {
         let function = if path.starts_with("/github/oauth") {
             Function::OAuthCallback
+        } else if path == "/internal/reconcile" {
+            Function::Reconciler
         } else {
             Function::TokenVending
         };

@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod logs;
 pub mod moto;
 pub mod platform;
+pub mod receiver;
 pub mod reliability;
 pub mod secret_sweep;
 pub mod table;

@@ -176,6 +176,10 @@ conformance! {
         a_writes_audit_record_lands_with_it_or_not_at_all,
         the_audit_trail_pages_and_filters_newest_first,
         account_snapshots_show_every_live_linked_installation_with_its_token,
+        the_reconcile_lease_is_exclusive_and_guards_the_state,
+        a_pass_remembers_what_each_page_listed,
+        held_installations_are_the_live_records_page_after_page,
+        a_redelivery_is_claimed_once_unless_given_up,
     ],
     subject: [nothing_secret_is_kept_in_plaintext],
 }
@@ -186,6 +190,7 @@ mod embedded_only;
 mod installations;
 mod links;
 mod oauth;
+mod reconciliation;
 mod token_cache;
 mod values;
 mod webhook_deliveries;
@@ -195,6 +200,7 @@ use connections::*;
 use installations::*;
 use links::*;
 use oauth::*;
+use reconciliation::*;
 use token_cache::*;
 use values::*;
 use webhook_deliveries::*;

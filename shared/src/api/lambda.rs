@@ -110,7 +110,11 @@ impl Service {
     pub async fn handle_reconciler(&self, event: serde_json::Value, context: &Context) -> serde_json::Value {
         let deadline = budget_end(context.deadline(), SystemTime::now(), Instant::now());
         if event.get("source").and_then(|s| s.as_str()) == Some("aws.events") {
-            let ran = crate::deadline::within(Some(deadline), crate::service::reconcile::run(self.app())).await;
+            let ran = crate::deadline::within(
+                Some(deadline),
+                crate::service::reconcile::run(self.app(), crate::service::reconcile::RUN_TIME),
+            )
+            .await;
             return match ran {
                 Ok(crate::service::reconcile::Ran::Done(summary)) => serde_json::json!(summary),
                 Ok(crate::service::reconcile::Ran::Busy) => {

@@ -316,6 +316,9 @@ pub trait Reconciliation: Send + Sync {
     /// Claims asking GitHub to redeliver `guid`: `true` once per delivery
     /// (for longer than GitHub keeps it), `false` ever after.
     async fn claim_redelivery(&self, guid: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Gives a claim up: GitHub refused to redeliver, so the next run may
+    /// ask again.
+    async fn release_redelivery(&self, guid: &str) -> StoreResult<()>;
 }
 
 /// The accounts a delivery's record names, each checked as it is read.

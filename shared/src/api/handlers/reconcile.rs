@@ -10,7 +10,7 @@ use crate::App;
 pub fn run<'a>(app: &'a App, call: &'a Call<'a>) -> Reply<'a> {
     Box::pin(async move {
         tracing::info!(caller = call.principal(), "reconcile asked");
-        match reconcile::run(app).await? {
+        match reconcile::run(app, reconcile::ON_DEMAND_RUN_TIME).await? {
             Ran::Done(summary) => Ok(ApiResponse::ok(&summary)),
             Ran::Busy => Err(Error::conflict(
                 "reconcile_in_progress",

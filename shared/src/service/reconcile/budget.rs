@@ -10,8 +10,8 @@ use crate::domain::UnixTime;
 use crate::App;
 
 /// A step starts only with this much of the run left: one GitHub call with
-/// its retries and the store writes after it.
-const STEP_RESERVE: Duration = Duration::from_secs(20);
+/// its retries (`GITHUB_TIMEOUT_SECONDS`, 10 s) and the store writes after it.
+const STEP_RESERVE: Duration = Duration::from_secs(12);
 
 pub(super) struct Budget<'a> {
     app: &'a App,
@@ -24,7 +24,7 @@ pub(super) struct Budget<'a> {
 }
 
 impl<'a> Budget<'a> {
-    pub fn new(app: &'a App, spending: Spending, now: UnixTime) -> Self {
+    pub fn new(app: &'a App, spending: Spending, now: UnixTime, run_time: Duration) -> Self {
         let counted = app.github.requests_as_app();
         Self {
             app,
@@ -32,7 +32,7 @@ impl<'a> Budget<'a> {
             spending: spending.at(now),
             counted,
             started_count: counted,
-            ends: Instant::now() + super::RUN_TIME,
+            ends: Instant::now() + run_time,
         }
     }
 

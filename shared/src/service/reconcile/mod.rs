@@ -31,9 +31,13 @@ use crate::App;
 
 use budget::Budget;
 
-/// How long a run works at most, whatever its Lambda timeout: the rest of
-/// the work waits for the next run, a schedule period later.
+/// How long a scheduled run works at most, inside its 300 s Lambda
+/// timeout: the rest of the work waits for the next run.
 pub const RUN_TIME: Duration = Duration::from_secs(240);
+
+/// How long a run asked over HTTP works: the HTTP API gives up on its
+/// integration after 30 s.
+pub const ON_DEMAND_RUN_TIME: Duration = Duration::from_secs(25);
 
 /// The lease outlives the run by this much: a run that dies holding it
 /// delays the next by at most this.
@@ -47,14 +51,15 @@ pub enum Ran {
     Busy,
 }
 
-/// One run: the sweep, then the pass, each from where the last run left
-/// it, until the work is done, the budget is spent or the time is up.
-pub async fn run(app: &App) -> Result<Ran> {
+/// One run of at most `run_time`: the sweep, then the pass, each from
+/// where the last run left it, until the work is done, the budget is spent
+/// or the time is up.
+pub async fn run(app: &App, run_time: Duration) -> Result<Ran> {
     let now = app.now();
     let lease = Lease {
         owner: crate::crypto::random::token_urlsafe(),
         now,
-        until: now + RUN_TIME.as_secs() as i64 + LEASE_SLACK,
+        until: now + run_time.as_secs() as i64 + LEASE_SLACK,
     };
     let Some(state) = app.store.begin_reconcile(&lease).await? else {
         tracing::info!("reconcile skipped: another run holds the lease");
@@ -63,7 +68,7 @@ pub async fn run(app: &App) -> Result<Ran> {
     let mut run = Run {
         app,
         lease,
-        budget: Budget::new(app, state.spending, now),
+        budget: Budget::new(app, state.spending, now, run_time),
         state,
         summary: Summary::default(),
     };

@@ -7,6 +7,7 @@
 use crate::domain::reconcile::Stop;
 use crate::domain::reconcile::{sweep_top, DeliveryAttempt, SweepCheckpoint, Walk};
 use crate::error::Result;
+use crate::github::GitHubError;
 use crate::secrets::AppCredentials;
 
 use super::Run;
@@ -37,9 +38,7 @@ pub(super) async fn sweep(run: &mut Run<'_>, creds: &AppCredentials) -> Result<O
                 return Ok(Some(stop));
             }
             if run.app.store.claim_redelivery(&attempt.guid, now).await? {
-                run.app.github.redeliver(creds, attempt.id).await?;
-                run.summary.deliveries_redelivered += 1;
-                tracing::info!(delivery = %attempt.guid, event = %attempt.event, "redelivery asked");
+                redeliver(run, creds, attempt).await?;
             }
         }
         if verdict.reached_end || next.is_none() {
@@ -53,6 +52,24 @@ pub(super) async fn sweep(run: &mut Run<'_>, creds: &AppCredentials) -> Result<O
         }
         run.state.sweep.cursor = next;
         run.save().await?;
+    }
+}
+
+/// Asks GitHub to redeliver. A refusal gives the claim up for the next run;
+/// an ask whose answer never came keeps it: GitHub may have sent it.
+async fn redeliver(run: &mut Run<'_>, creds: &AppCredentials, attempt: &DeliveryAttempt) -> Result<()> {
+    match run.app.github.redeliver(creds, attempt.id).await {
+        Ok(()) => {
+            run.summary.deliveries_redelivered += 1;
+            tracing::info!(delivery = %attempt.guid, event = %attempt.event, "redelivery asked");
+            Ok(())
+        }
+        Err(e) => {
+            if !(e.is_timeout() || matches!(e, GitHubError::Transport(_) | GitHubError::Deadline(_))) {
+                run.app.store.release_redelivery(&attempt.guid).await?;
+            }
+            Err(e.into())
+        }
     }
 }
 

@@ -159,7 +159,9 @@ impl Reconciliation for DynamoStore {
             .client
             .scan()
             .table_name(&self.table)
-            .consistent_read(true)
+            // Half the read cost: an installation deleted a moment ago is
+            // confirmed with GitHub and deleted again, which changes nothing.
+            .consistent_read(false)
             .set_exclusive_start_key(start)
             .filter_expression("sk = :meta AND begins_with(pk, :inst) AND attribute_not_exists(deleted_at)")
             .projection_expression("pk")
@@ -201,5 +203,16 @@ impl Reconciliation for DynamoStore {
                 .await,
         )?;
         Ok(claimed.is_some())
+    }
+
+    async fn release_redelivery(&self, guid: &str) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(store_keys::redelivery(guid))))
+            .send()
+            .await
+            .map_err(super::backend)?;
+        Ok(())
     }
 }

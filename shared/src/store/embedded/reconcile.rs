@@ -153,4 +153,9 @@ impl Reconciliation for EmbeddedStore {
         })
         .await
     }
+
+    async fn release_redelivery(&self, guid: &str) -> StoreResult<()> {
+        let key = keys::redelivery(guid);
+        self.write(move |w| w.delete(&key).map(drop)).await
+    }
 }

@@ -1,0 +1,266 @@
+//! The reconciler (issue 18) against moto and the simulator, the simulator
+//! delivering webhooks by itself to the broker's webhook service over HTTP
+//! ([`Receiver`]) and keeping its delivery log, which the sweep reads.
+
+use std::time::Duration;
+
+use broker::domain::{Installation, InstallationId};
+use github_sim::RepoSelection;
+use serde_json::{json, Value};
+
+use crate::helpers::consistency::assert_consistent;
+use crate::helpers::platform::PlatformBus;
+use crate::helpers::receiver::Receiver;
+use crate::helpers::{TestApp, User};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn reconcile(app: &TestApp) -> Value {
+    let run = app.internal("POST", "/internal/reconcile", json!({})).await;
+    assert_eq!(run.status, 200, "{:?}", run.body);
+    run.body
+}
+
+async fn on_github(broker: &broker::App, id: u64) -> Option<Installation> {
+    let creds = broker.secrets.current().await;
+    broker.github.installation(&creds, InstallationId(id)).await.unwrap()
+}
+
+async fn stored(broker: &broker::App, id: u64) -> Option<Installation> {
+    broker.store.get_installation(InstallationId(id)).await.unwrap()
+}
+
+/// Waits until the simulator's log holds `count` attempts with an outcome.
+async fn settled(app: &TestApp, count: usize) {
+    assert!(
+        app.sim.wait_for_deliveries(count, WAIT).await,
+        "{count} deliveries settled"
+    );
+}
+
+/// Both clocks move on to when the next pass may begin.
+fn next_pass(app: &TestApp) {
+    let interval = broker::domain::reconcile::PASS_INTERVAL;
+    app.clock.advance(interval);
+    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + interval);
+}
+
+fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn changed(summary: &Value, kind: &str) -> u64 {
+    summary["changed"][kind].as_u64().unwrap_or(0)
+}
+
+/// An organisation of octocat's with the app installed on two of its three
+/// repositories, linked to team-a, and a token cached for it.
+async fn installed(app: &TestApp, alice: &User, org: &str) -> u64 {
+    app.sim.add_org(org, &["octocat"]);
+    for repo in ["r1", "r2", "r3"] {
+        app.sim.add_repo(org, repo, false);
+    }
+    let id = app.sim.install(
+        org,
+        RepoSelection::Selected(vec!["r1".into(), "r2".into()]),
+        &[("members", "read"), ("contents", "write")],
+    );
+    assert_eq!(app.link(alice, "team-a", id).await.status, 200);
+    assert_eq!(app.vend("team-a", id, json!({})).await.status, 200);
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_run_repairs_what_missed_webhooks_left_and_gets_failed_deliveries_redelivered() {
+    let mut app = TestApp::spawn().await;
+    let bus = PlatformBus::create(&app.sdk).await;
+    app.container = app.container_with(|c| c.events = Some(bus.backend())).await;
+    let receiver = Receiver::start(&app).await;
+    app.sim.add_user("octocat");
+    let alice = User::new("alice", &["team-a"]);
+    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
+    let gone = installed(&app, &alice, "gone-org").await;
+    let paused = installed(&app, &alice, "paused-org").await;
+    let renamed = installed(&app, &alice, "old-name").await;
+    let widened = installed(&app, &alice, "wide-org").await;
+    let regranted = installed(&app, &alice, "grant-org").await;
+    let before = app.sim.webhook_deliveries().len();
+    settled(&app, before).await;
+    bus.received().await;
+    let broker = app.build_app().await.unwrap();
+
+    // GitHub loses these deliveries: only the pass can find the changes.
+    app.sim.fault_webhooks(0, 5);
+    app.sim.uninstall(gone);
+    app.sim.suspend(paused);
+    app.sim.rename_account("old-name", "new-name");
+    app.sim.set_installation_repositories(widened, RepoSelection::All);
+    app.sim
+        .set_installation_permissions(regranted, &[("members", "read"), ("contents", "read")]);
+    assert_eq!(
+        app.sim.webhook_deliveries().len(),
+        before,
+        "the changes' deliveries were lost"
+    );
+    // And these fail: the webhook function is down.
+    receiver.down();
+    app.sim.send_push(widened);
+    app.sim.send_pull_request(widened);
+    let failed = app.sim.webhook_deliveries().len() - before;
+    assert_eq!(failed, 2);
+    settled(&app, before + failed).await;
+    receiver.up();
+    assert!(stored(&broker, gone).await.is_some(), "the broker missed the uninstall");
+
+    let first = reconcile(&app).await;
+    assert_eq!(first["stopped"], Value::Null, "{first}");
+    assert_eq!(first["sweep_finished"], true, "{first}");
+    assert_eq!(first["pass_finished"], true, "{first}");
+    for kind in ["deleted", "suspended", "renamed", "repository_selection", "permissions"] {
+        assert_eq!(changed(&first, kind), 1, "{kind}: {first}");
+    }
+    assert_eq!(first["deliveries_redelivered"].as_u64(), Some(failed as u64), "{first}");
+    for id in [gone, paused, renamed, widened, regranted] {
+        assert_eq!(
+            stored(&broker, id).await,
+            on_github(&broker, id).await,
+            "installation {id}"
+        );
+    }
+    // What the repairs mean for the platform: no token for the deleted or
+    // the suspended installation.
+    for id in [gone, paused] {
+        let vend = app.vend("team-a", id, json!({})).await;
+        assert!([403, 404].contains(&vend.status), "{id}: {:?}", vend.body);
+    }
+    let events = bus.received().await;
+    let reconciled: Vec<&Value> = events.iter().filter(|e| e["detail-type"] == "reconciled").collect();
+    assert_eq!(reconciled.len(), 5, "{events:?}");
+    let deletion = reconciled
+        .iter()
+        .find(|e| e["detail"]["installation_id"] == gone)
+        .expect("the deletion's event");
+    assert_eq!(deletion["detail"]["action"], "deleted");
+    assert_eq!(deletion["detail"]["accounts"], json!(["team-a"]));
+    assert_eq!(deletion["detail"]["payload"]["current"], Value::Null);
+
+    // GitHub sends the failed deliveries again, and each is answered 200.
+    settled(&app, before + 2 * failed).await;
+    let log = app.sim.webhook_deliveries();
+    assert_eq!(log.len(), before + 2 * failed, "one redelivery each");
+    for redelivery in &log[before + failed..] {
+        assert_eq!(redelivery.status, Some(200), "{redelivery:?}");
+    }
+
+    // Nothing left: the next run changes and redelivers nothing.
+    next_pass(&app);
+    let second = reconcile(&app).await;
+    assert_eq!(second["changed"], json!({}), "{second}");
+    assert_eq!(second["deliveries_redelivered"], 0, "{second}");
+    assert_eq!(second["pass_finished"], true, "{second}");
+    assert!(bus.received().await.iter().all(|e| e["detail-type"] != "reconciled"));
+    assert_consistent(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_read_before_a_live_webhook_never_overwrites_it() {
+    let app = TestApp::spawn().await;
+    let _receiver = Receiver::start(&app).await;
+    app.sim.add_user("octocat");
+    let alice = User::new("alice", &["team-a"]);
+    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
+    let id = installed(&app, &alice, "race-org").await;
+    settled(&app, app.sim.webhook_deliveries().len()).await;
+    let broker = app.build_app().await.unwrap();
+
+    // Missed: the suspension (its delivery lost).
+    app.sim.fault_webhooks(0, 1);
+    app.sim.suspend(id);
+    // The reconciler's read of the installations sees it suspended, and its
+    // answer comes late: meanwhile the owner unsuspends, and that webhook
+    // is delivered and written.
+    app.sim.inject(github_sim::Fault {
+        method: Some("GET".into()),
+        path_prefix: "/app/installations".into(),
+        kind: github_sim::FaultKind::SlowAnswer(Duration::from_millis(1500)),
+        times: 1,
+    });
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.sim.unsuspend(id);
+        settled(&app, app.sim.webhook_deliveries().len()).await;
+    };
+    let (run, ()) = tokio::join!(reconcile(&app), meanwhile);
+    assert_eq!(app.sim.faults_fired(), 1, "the read was slowed");
+    assert_eq!(changed(&run, "suspended"), 0, "the older read was not written: {run}");
+    assert_eq!(stored(&broker, id).await, on_github(&broker, id).await);
+    assert_eq!(app.vend("team-a", id, json!({})).await.status, 200);
+    assert_consistent(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_failure_mid_run_leaves_a_consistent_table_and_the_next_run_finishes() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(&app).await;
+    app.sim.add_user("octocat");
+    let alice = User::new("alice", &["team-a"]);
+    assert_eq!(app.connect(&alice, "octocat").await.status, 200);
+    let ids = [
+        installed(&app, &alice, "a-org").await,
+        installed(&app, &alice, "b-org").await,
+        installed(&app, &alice, "c-org").await,
+    ];
+    let before = app.sim.webhook_deliveries().len();
+    settled(&app, before).await;
+    let broker = app.build_app().await.unwrap();
+
+    receiver.down();
+    for id in ids {
+        app.sim.uninstall(id);
+    }
+    let failed = app.sim.webhook_deliveries().len() - before;
+    settled(&app, before + failed).await;
+    receiver.up();
+
+    // GitHub fails the first redelivery asked, and then every confirmation
+    // of a deletion: the run stops, with what it did written whole.
+    app.sim.inject(github_sim::Fault {
+        method: Some("POST".into()),
+        path_prefix: "/app/hook/deliveries/".into(),
+        kind: github_sim::FaultKind::Status(500),
+        times: 1,
+    });
+    let first = reconcile(&app).await;
+    assert_eq!(first["stopped"], "failed", "{first}");
+    assert_eq!(first["deliveries_redelivered"], 0, "{first}");
+    assert_consistent(&app).await;
+    app.sim.inject(github_sim::Fault {
+        method: Some("GET".into()),
+        path_prefix: "/app/installations/".into(),
+        kind: github_sim::FaultKind::Status(502),
+        times: 100,
+    });
+    let second = reconcile(&app).await;
+    assert_eq!(second["stopped"], "failed", "{second}");
+    assert_eq!(second["changed"], json!({}), "{second}");
+    assert_consistent(&app).await;
+    app.sim.clear_faults();
+
+    // The next run finishes the work: every delivery redelivered once (the
+    // one GitHub refused included), every installation deleted.
+    let third = reconcile(&app).await;
+    assert_eq!(third["stopped"], Value::Null, "{third}");
+    assert_eq!(
+        second["deliveries_redelivered"].as_u64().unwrap() + third["deliveries_redelivered"].as_u64().unwrap(),
+        failed as u64,
+        "{second} {third}"
+    );
+    settled(&app, before + 2 * failed).await;
+    for id in ids {
+        assert_eq!(stored(&broker, id).await, None, "{id}");
+    }
+    assert_consistent(&app).await;
+}
