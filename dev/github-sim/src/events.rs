@@ -66,7 +66,7 @@ impl State {
         if let Some(inst) = self.world.installations.get(&id) {
             let sender = sender.unwrap_or_else(|| self.default_actor(inst.account_id));
             let payload = self.installation_payload(action, inst, sender, with_repos);
-            self.hooks.emit("installation", &payload);
+            self.hooks.emit("installation", &payload, self.now());
         }
     }
 
@@ -121,7 +121,7 @@ impl State {
             .then(|| self.installation_payload("deleted", inst, self.default_actor(inst.account_id), true));
         self.world.uninstall(id)?;
         if let Some(payload) = payload {
-            self.hooks.emit("installation", &payload);
+            self.hooks.emit("installation", &payload, self.now());
         }
         Ok(())
     }
@@ -183,7 +183,7 @@ impl State {
             payload["repository_selection"] = json!(if is_selected { "selected" } else { "all" });
             payload["repositories_added"] = Value::Array(self.repos_json(added));
             payload["repositories_removed"] = Value::Array(self.repos_json(removed));
-            self.hooks.emit("installation_repositories", &payload);
+            self.hooks.emit("installation_repositories", &payload, self.now());
         }
         Ok(())
     }
@@ -216,7 +216,7 @@ impl State {
                 "target_type": account.kind.as_str(),
                 "sender": sender,
             });
-            self.hooks.emit("installation_target", &payload);
+            self.hooks.emit("installation_target", &payload, self.now());
         }
         Ok(())
     }
@@ -228,7 +228,7 @@ impl State {
         self.creds.revoke_user(user_id);
         if self.hooks.enabled() {
             let payload = json!({"action": "revoked", "sender": self.account_json(user_id)});
-            self.hooks.emit("github_app_authorization", &payload);
+            self.hooks.emit("github_app_authorization", &payload, self.now());
         }
         Ok(())
     }

@@ -41,10 +41,12 @@ mod git;
 mod http;
 mod installations;
 mod jwt;
+mod rate_limit;
 mod repo_events;
 mod repos;
 mod shapes;
 mod sim_hooks;
+mod sim_rate_limit;
 mod sim_repos;
 mod state;
 mod webhooks;
@@ -129,7 +131,9 @@ impl Drop for ServerTask {
 /// - `DELETE /applications/{client_id}/grant`, `DELETE /applications/{client_id}/token` (Basic auth)
 /// - `GET /user`, `GET /user/installations`, `GET /user/memberships/orgs/{org}` (user token)
 /// - `GET /app`, `GET /app/installations`, `GET /app/installations/{id}`,
-///   `POST /app/installations/{id}/access_tokens` (app JWT)
+///   `POST /app/installations/{id}/access_tokens` (app JWT; every app-JWT
+///   request counts against the App's primary rate limit and its answer
+///   carries `x-ratelimit-*`, see [`GitHubSim::set_app_rate_limit`])
 /// - `GET /installation/repositories`, `DELETE /installation/token` (installation token)
 /// - `POST /orgs/{org}/repos`, `POST /user/repos` (user token only),
 ///   `GET /repos/{owner}/{repo}`
@@ -142,6 +146,8 @@ impl Drop for ServerTask {
 ///   "rate_limit" | "delay" | "slow_answer" | "lose_answer" | "oauth_error",
 ///   "status"?, "retry_after_seconds"?, "delay_ms"?, "error"?, "times"}`), `DELETE /_sim/faults`,
 ///   `GET /_sim/requests?method=M&path_prefix=P` (`{"count"}`),
+///   `GET /_sim/rate_limit` and `POST /_sim/rate_limit` (`{"limit"}`), both
+///   answering `{"limit", "used", "remaining", "reset"}`,
 ///   `GET /_sim/repos/{o}/{r}/branch?name=B` (`{"head", "log"}`),
 ///   `GET /_sim/repos/{o}/{r}/file?branch=B&path=P` (`{"content"}`),
 ///   `POST /_sim/repos/{o}/{r}/commits` (`{"branch"?, "message", "files": {path: content}}`),

@@ -83,7 +83,7 @@ impl State {
         for (k, v) in extra.as_object().into_iter().flatten() {
             payload[k] = v.clone();
         }
-        self.hooks.emit("push", &payload);
+        self.hooks.emit("push", &payload, self.now());
         Ok(())
     }
 
@@ -135,7 +135,7 @@ impl State {
             "deletions": 0,
             "changed_files": 1,
         });
-        self.hooks.emit("pull_request", &payload);
+        self.hooks.emit("pull_request", &payload, self.now());
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use jsonwebtoken::DecodingKey;
 use crate::auth::Credentials;
 use crate::clock;
 use crate::faults::Faults;
+use crate::rate_limit::AppRateLimit;
 use crate::webhooks::Hooks;
 use crate::world::{World, WorldError};
 use crate::SimConfig;
@@ -60,6 +61,8 @@ pub(crate) struct State {
     pub counters: HashMap<Counter, usize>,
     pub clock_offset: i64,
     pub faults: Faults,
+    /// The App's primary rate limit, which app-JWT requests count against.
+    pub app_rate: AppRateLimit,
     pub hooks: Hooks,
     /// The App's "Callback URL", where the install flow sends the browser.
     pub callback_url: Option<String>,
@@ -73,6 +76,7 @@ impl State {
             counters: HashMap::new(),
             clock_offset: 0,
             faults: Faults::default(),
+            app_rate: AppRateLimit::default(),
             hooks,
             callback_url: None,
         }

@@ -56,7 +56,7 @@ pub(crate) struct Record {
     pub attempt: u64,
     /// Whether this attempt was asked for (`POST …/attempts`).
     pub redelivery: bool,
-    /// When it was sent (Unix seconds).
+    /// When it was sent (Unix seconds, sim clock).
     pub delivered_at: i64,
     /// How long the receiver took, in seconds.
     pub duration: f64,
@@ -81,7 +81,7 @@ impl DeliveryLog {
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn push(&self, delivery: Delivery, body: Arc<Vec<u8>>, redelivery: bool) -> usize {
+    fn push(&self, delivery: Delivery, body: Arc<Vec<u8>>, redelivery: bool, now: i64) -> usize {
         let mut records = self.lock();
         let index = records.len();
         records.push(Record {
@@ -89,7 +89,7 @@ impl DeliveryLog {
             outcome: Outcome::Pending,
             attempt: FIRST_ATTEMPT + index as u64,
             redelivery,
-            delivered_at: crate::clock::now_unix(0),
+            delivered_at: now,
             duration: 0.0,
             body,
         });
@@ -275,8 +275,9 @@ impl Hooks {
     }
 
     /// Logs and queues one delivery of `payload` as `event` (or keeps it,
-    /// while held); nothing without a target.
-    pub fn emit(&self, event: &str, payload: &Value) {
+    /// while held); nothing without a target. `now` is the sim clock: the
+    /// sending task has no access to the state's clock offset.
+    pub fn emit(&self, event: &str, payload: &Value, now: i64) {
         if let Some(held) = self.held_lock().as_mut() {
             held.push(HeldWebhook {
                 id: guid(),
@@ -292,23 +293,23 @@ impl Hooks {
             status: None,
             installation_id: payload["installation"]["id"].as_u64(),
         };
-        self.send(delivery, Arc::new(payload.to_string().into_bytes()), false);
+        self.send(delivery, Arc::new(payload.to_string().into_bytes()), false, now);
     }
 
     /// Sends attempt `attempt`'s delivery again, under the same GUID, as
     /// `POST /app/hook/deliveries/{id}/attempts` asks; false if there is no
     /// such attempt.
-    pub fn redeliver(&self, attempt: u64) -> bool {
+    pub fn redeliver(&self, attempt: u64, now: i64) -> bool {
         let Some(record) = self.log.records().into_iter().find(|r| r.attempt == attempt) else {
             return false;
         };
         let mut delivery = record.delivery;
         delivery.status = None;
-        self.send(delivery, record.body, true);
+        self.send(delivery, record.body, true, now);
         true
     }
 
-    fn send(&self, delivery: Delivery, body: Arc<Vec<u8>>, redelivery: bool) {
+    fn send(&self, delivery: Delivery, body: Arc<Vec<u8>>, redelivery: bool, now: i64) {
         let Some(target) = &self.target else {
             return;
         };
@@ -317,7 +318,7 @@ impl Hooks {
             return;
         }
         let (guid, event) = (delivery.id.clone(), delivery.event.clone());
-        let index = self.log.push(delivery, body.clone(), redelivery);
+        let index = self.log.push(delivery, body.clone(), redelivery, now);
         if fail {
             self.log
                 .finish(index, Outcome::Failed("failed to connect to host".into()), 0.0);

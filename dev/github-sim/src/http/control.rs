@@ -45,6 +45,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/secrets", get(secrets))
         .route("/_sim/faults", post(super::faults::inject).delete(super::faults::clear))
         .route("/_sim/requests", get(super::faults::count_path))
+        .route(
+            "/_sim/rate_limit",
+            get(super::rate_limit::show).post(super::rate_limit::set),
+        )
 }
 
 pub(super) fn world_error(e: WorldError) -> Response {

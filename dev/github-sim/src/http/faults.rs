@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::{gh_error, json_response, no_content, parse_json, Sim};
 use crate::faults::{Fault, FaultKind};
+use crate::rate_limit::{Budget, DEFAULT_APP_LIMIT};
 use crate::state::Shared;
 
 const SECONDARY_RATE_LIMIT_DOCS: &str =
@@ -82,11 +83,14 @@ fn rate_limited(sim: &Shared, status: u16, retry_after: u64, request_id: &str) -
         .saturating_add(i64::try_from(retry_after).unwrap_or(i64::MAX));
     let headers = resp.headers_mut();
     headers.insert("retry-after", HeaderValue::from(retry_after));
-    headers.insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-    headers.insert("x-ratelimit-used", HeaderValue::from_static("5000"));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
-    headers.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
+    // A spent budget of GitHub's default size, whatever the App's real one,
+    // so a client that only reads `x-ratelimit-*` backs off too.
+    let spent = Budget {
+        limit: DEFAULT_APP_LIMIT,
+        used: DEFAULT_APP_LIMIT,
+        reset,
+    };
+    super::rate_limit::insert_headers(headers, &spent);
     resp
 }
 

@@ -126,7 +126,8 @@ pub(crate) async fn redeliver(State(sim): Sim, headers: HeaderMap, Path(id): Pat
     let Ok(attempt) = id.parse::<u64>() else {
         return gh_error(StatusCode::NOT_FOUND, NOT_FOUND);
     };
-    if !sim.lock().hooks.redeliver(attempt) {
+    let st = sim.lock();
+    if !st.hooks.redeliver(attempt, st.now()) {
         return gh_error(StatusCode::NOT_FOUND, NOT_FOUND);
     }
     json_response(StatusCode::ACCEPTED, json!({}))

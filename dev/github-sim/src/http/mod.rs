@@ -1,7 +1,8 @@
 //! The HTTP face of the simulator: the axum router, the middleware that stamps
 //! every response with a sim-clock `Date` header, counts requests and applies
-//! injected faults, and the helpers the handlers share (GitHub-style JSON and
-//! error responses, credentials from headers, JSON bodies, pagination).
+//! injected faults (and, inside it, the App's rate limit), and the helpers the
+//! handlers share (GitHub-style JSON and error responses, credentials from
+//! headers, JSON bodies, pagination).
 
 // Handlers return early with a ready `Response` as their error; boxing it
 // would only add noise to a test double.
@@ -20,6 +21,7 @@ mod hook_deliveries;
 mod html;
 mod install;
 mod oauth;
+mod rate_limit;
 mod record;
 mod refs;
 mod repos;
@@ -91,6 +93,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn_with_state(shared.clone(), rate_limit::app_budget))
         .layer(middleware::from_fn_with_state(shared.clone(), stamp))
         .with_state(shared)
 }

@@ -137,3 +137,30 @@ async fn a_push_and_a_pull_request_arrive_in_githubs_shapes() {
     assert_eq!(pr.body["pull_request"]["base"]["repo"]["full_name"], "acme/api");
     assert_eq!(pr.body["sender"]["login"], "octocat");
 }
+
+#[tokio::test]
+async fn delivered_at_is_on_the_sim_clock() {
+    let delivered_at = |item: &Value| {
+        let at = item["delivered_at"].as_str().unwrap();
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+    };
+    let near = |at: i64, expected: i64| assert!((expected - 2..=expected).contains(&at), "{at} vs {expected}");
+    let (sim, _receiver) = hooked_sim().await;
+    sim.add_user("octocat");
+    sim.set_clock_offset(30 * 86_400);
+    sim.install("octocat", RepoSelection::All, &[("contents", "read")]);
+    assert!(sim.wait_for_deliveries(1, WAIT).await);
+    let (items, _) = all_pages(&sim, 100).await;
+    near(delivered_at(&items[0]), sim.now_unix());
+
+    // A redelivery is stamped when it is sent, on the clock as it is then.
+    sim.set_clock_offset(60 * 86_400);
+    let path = format!("/app/hook/deliveries/{}/attempts", items[0]["id"]);
+    assert_eq!(send(&sim, "POST", &path, Some(&jwt(&sim)), json!(null)).await.0, 202);
+    assert!(sim.wait_for_deliveries(2, WAIT).await);
+    let (items, _) = all_pages(&sim, 100).await;
+    assert_eq!(items[0]["redelivery"], true);
+    near(delivered_at(&items[0]), sim.now_unix());
+}

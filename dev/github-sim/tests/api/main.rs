@@ -8,6 +8,7 @@ mod git;
 mod hook_deliveries;
 mod install;
 mod oauth;
+mod rate_limit;
 mod repos;
 mod user;
 mod webhooks;
