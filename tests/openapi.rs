@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use broker::api::routes::{Access, RouteSpec, OAUTH_ROUTES, TOKEN_VENDING_ROUTES, WEBHOOK_ROUTES};
+use broker::api::routes::{Access, RouteSpec, OAUTH_ROUTES, RECONCILER_ROUTES, TOKEN_VENDING_ROUTES, WEBHOOK_ROUTES};
 use serde_json::Value;
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -42,6 +42,7 @@ fn table_routes() -> BTreeSet<(String, String, String)> {
         .iter()
         .chain(&TOKEN_VENDING_ROUTES)
         .chain(&WEBHOOK_ROUTES)
+        .chain(&RECONCILER_ROUTES)
         .map(|r| {
             (
                 r.method.as_str().to_ascii_lowercase(),

@@ -264,3 +264,76 @@ async fn a_github_failure_mid_run_leaves_a_consistent_table_and_the_next_run_fin
     }
     assert_consistent(&app).await;
 }
+
+/// `count` organisations with the app installed that the broker never
+/// heard of (no webhook target): the pass records them.
+fn unheard_of(app: &TestApp, count: usize) {
+    app.sim.add_user("octocat");
+    for i in 0..count {
+        let org = format!("org-{i}");
+        app.sim.add_org(&org, &["octocat"]);
+        app.sim.install(&org, RepoSelection::All, &[("contents", "read")]);
+    }
+}
+
+fn count(summary: &Value, field: &str) -> u64 {
+    summary[field].as_u64().unwrap_or_else(|| panic!("{field}: {summary}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_over_many_pages_spreads_over_runs_within_its_share_of_the_rate_limit() {
+    let app = TestApp::spawn().await;
+    unheard_of(&app, 250);
+    // GitHub gives the app 30 requests an hour: the reconciler's 10 % is 3.
+    app.sim.set_app_rate_limit(30);
+
+    let first = reconcile(&app).await;
+    assert_eq!(first["stopped"], "budget", "{first}");
+    assert_eq!(app.sim.app_rate_limit_used(), 3, "{first}");
+    assert_eq!(count(&first, "github_requests"), 3, "{first}");
+    assert_eq!(count(&first, "installations_checked"), 200, "two pages: {first}");
+    assert_eq!(first["next_page"], 3, "{first}");
+    // The same window: nothing more to spend.
+    let second = reconcile(&app).await;
+    assert_eq!(second["stopped"], "budget", "{second}");
+    assert_eq!(count(&second, "github_requests"), 0, "{second}");
+    assert_consistent(&app).await;
+
+    // The next hour: the pass goes on from page 3 and ends.
+    app.clock.advance(3601);
+    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + 3601);
+    let third = reconcile(&app).await;
+    assert_eq!(third["stopped"], Value::Null, "{third}");
+    assert_eq!(third["pass_finished"], true, "{third}");
+    assert_eq!(count(&third, "installations_checked"), 50, "{third}");
+    assert!(count(&third, "github_requests") <= 3, "{third}");
+    assert_eq!(changed(&first, "created") + changed(&third, "created"), 250);
+    assert_consistent(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn githubs_rate_limit_mid_pass_stops_the_run_and_the_next_finishes() {
+    let mut app = TestApp::spawn().await;
+    app.container = app.container_with(|c| c.reconcile_rate_budget = 100).await;
+    unheard_of(&app, 150);
+    // Three requests an hour, one of them spent by another container: the
+    // reconciler reads the delivery log and the first page, and GitHub
+    // refuses the second, which the reconciler's own count allowed.
+    app.sim.set_app_rate_limit(3);
+    let other = app.build_app().await.unwrap();
+    assert_eq!(on_github(&other, 1).await, None);
+    let first = reconcile(&app).await;
+    assert_eq!(first["stopped"], "rate_limited", "{first}");
+    assert_eq!(changed(&first, "created"), 100, "{first}");
+    assert_eq!(first["next_page"], 2, "{first}");
+    assert_consistent(&app).await;
+
+    // The next hour's window.
+    app.clock.advance(3601);
+    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + 3601);
+    let second = reconcile(&app).await;
+    assert_eq!(second["stopped"], Value::Null, "{second}");
+    assert_eq!(second["pass_finished"], true, "{second}");
+    assert_eq!(changed(&second, "created"), 50, "{second}");
+    assert_consistent(&app).await;
+}

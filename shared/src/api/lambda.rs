@@ -129,7 +129,7 @@ impl Service {
         let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
             Ok(request) => self.handle_lambda(request, Some(context)).await,
             Err(_) => ApiResponse::error(&Error::bad_request(
-                "invalid_event",
+                "invalid_body",
                 "not a schedule or an HTTP API event",
             ))
             .into_lambda(),

@@ -58,10 +58,11 @@ impl<'a> Budget<'a> {
         if self.spending.allowance(self.percent) < requests {
             return Some(Stop::Budget);
         }
-        // The app's whole limit is nearly spent (by the mints): what is
-        // left is theirs.
+        // The app's whole limit is nearly spent (by the mints): the last
+        // share of it is theirs.
         if let Some(seen) = self.app.github.rate_limit().filter(|s| s.reset > self.app.now()) {
-            if seen.remaining < seen.limit * u64::from(self.percent) / 100 {
+            let share = seen.limit * u64::from(self.percent) / 100;
+            if seen.remaining < share.min(seen.limit - share) {
                 return Some(Stop::Budget);
             }
         }
