@@ -50,13 +50,28 @@ async fn main() -> ExitCode {
         runner.auth.internal_key()
     );
     println!("state: {}", settings.data_dir.display());
+    match settings.reconcile_every {
+        Some(every) => println!(
+            "reconciler: every {} min (RECONCILE_MINUTES; 0 turns it off), and on POST /internal/reconcile",
+            every.as_secs() / 60
+        ),
+        None => println!("reconciler: only on POST /internal/reconcile (RECONCILE_MINUTES=0)"),
+    }
+    // The schedule's stand-in: stopped with the server, a run in progress
+    // dropped (its lease lapses; the next run resumes from its last step).
+    let timer = settings
+        .reconcile_every
+        .map(|every| runner::reconcile_timer(runner.app.clone(), every));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, server::router(runner))
+    let served = axum::serve(listener, server::router(runner))
         .with_graceful_shutdown(shutdown)
-        .await
-    {
+        .await;
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("broker-local stopped: {e}");

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -17,6 +18,9 @@ use github_sim::{GitHubSim, SimConfig};
 use rand::RngCore;
 use secrecy::SecretString;
 use serde_json::json;
+use tokio::task::JoinHandle;
+use tokio::time::{interval_at, Instant, MissedTickBehavior};
+use tracing::Instrument;
 
 use crate::auth::LocalAuth;
 use crate::seed;
@@ -29,11 +33,12 @@ const DEV_APP_SLUG: &str = "broker-local-dev";
 const DEV_CLIENT_ID: &str = "Iv23liLocalDevelopment";
 
 pub struct Runner {
-    /// The one container the three services share (its event bus, for the page).
+    /// The one container the four services share (its event bus, for the page).
     pub app: Arc<App>,
     pub oauth: Service,
     pub vending: Service,
     pub webhook: Service,
+    pub reconciler: Service,
     pub auth: LocalAuth,
     pub sim: Option<GitHubSim>,
     pub base_url: String,
@@ -132,7 +137,7 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
     if config.events.is_none() {
         config.events = Some(EventsBackend::InProcess);
     }
-    // One container for the three functions: the embedded file opens once.
+    // One container for the four functions: the embedded file opens once.
     let app = Arc::new(
         App::build(config, None, Arc::new(SystemClock))
             .await
@@ -142,9 +147,32 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
         oauth: Service::new(Function::OAuthCallback, app.clone()),
         vending: Service::new(Function::TokenVending, app.clone()),
         webhook: Service::new(Function::Webhook, app.clone()),
+        reconciler: Service::new(Function::Reconciler, app.clone()),
         app,
         auth: LocalAuth::new(),
         sim,
         base_url,
+    })
+}
+
+/// The reconciler's schedule, done locally: a run every `every`, the first
+/// one `every` after start, never two at once (a run that outlasts the
+/// period delays the next tick). Each run logs its one-line summary, under
+/// the `reconcile_timer` span; a failed run is logged here. Aborting the
+/// task drops a run in progress: its lease lapses, and the next run goes on
+/// from the last step it saved.
+pub fn reconcile_timer(app: Arc<App>, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = interval_at(Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let ran = broker::service::reconcile::run(&app, broker::service::reconcile::RUN_TIME)
+                .instrument(tracing::info_span!("reconcile_timer"))
+                .await;
+            if let Err(e) = ran {
+                tracing::warn!(error = %e, "the scheduled reconcile run failed; the next one goes on from its last step saved");
+            }
+        }
     })
 }

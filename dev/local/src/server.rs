@@ -1,5 +1,5 @@
 //! One HTTP server for everything: the walkthrough page, a sign-in
-//! endpoint, and every route of the three functions, handed to the very
+//! endpoint, and every route of the four functions, handed to the very
 //! same `broker::api::Service`s the Lambda binaries run.
 
 use std::sync::Arc;
@@ -32,6 +32,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route("/local/session", post(session))
         .route("/local/events", get(events::recent))
         .route("/local/events/stream", get(events::stream))
+        .route("/local/github/webhook-faults", post(webhook_faults))
         .fallback(broker_route)
         .with_state(runner)
 }
@@ -104,6 +105,37 @@ async fn session(State(runner): State<Arc<Runner>>, body: axum::body::Bytes) -> 
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFaults {
+    #[serde(default)]
+    fail: usize,
+    #[serde(default)]
+    drop: usize,
+}
+
+/// Makes the simulated GitHub miss the broker: its next `fail` webhook
+/// deliveries fail (logged, so GitHub's redelivery API offers them), the
+/// `drop` after them are lost outright. What the reconciler repairs.
+async fn webhook_faults(State(runner): State<Arc<Runner>>, body: axum::body::Bytes) -> Response {
+    let Some(sim) = &runner.sim else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_simulated",
+            "GitHub is the real one: its webhooks cannot be faulted from here",
+        );
+    };
+    let Ok(faults) = serde_json::from_slice::<WebhookFaults>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "expected {\"fail\": <deliveries>, \"drop\": <deliveries>}",
+        );
+    };
+    sim.fault_webhooks(faults.fail, faults.drop);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn broker_route(State(runner): State<Arc<Runner>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
@@ -118,6 +150,8 @@ async fn broker_route(State(runner): State<Arc<Runner>>, request: Request) -> Re
         &runner.oauth
     } else if path == "/webhook" || path.starts_with("/webhook/") {
         &runner.webhook
+    } else if path == "/internal/reconcile" {
+        &runner.reconciler
     } else {
         &runner.vending
     };

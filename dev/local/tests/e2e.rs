@@ -6,6 +6,10 @@
 //! (simulated) GitHub and see the links disappear, and watch GitHub's
 //! events arrive for the platform. A screenshot is taken at
 //! every step into `target/tmp/e2e-screenshots/`.
+//!
+//! And over plain HTTP, as the platform's backend and an operator call it:
+//! a suspension GitHub's webhook never brought, repaired on
+//! `POST /internal/reconcile`.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -13,8 +17,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::http::{header, Method, Request};
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -43,6 +50,8 @@ fn start_broker(port: u16, sim_port: u16, data_dir: &std::path::Path, reset: boo
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        // No scheduled run: the tests ask for each run they expect.
+        .env("RECONCILE_MINUTES", "0")
         .stdout(Stdio::piped())
         .spawn()
         .expect("broker-local starts");
@@ -343,6 +352,19 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     assert_eq!(attach.attr("disabled").await.unwrap().as_deref(), Some("true"));
     walk.shot("suspended-installation-controls").await;
 
+    // Reconcile now, as an operator: GitHub's two installations checked,
+    // nothing to repair (every webhook arrived); the outcome beside it.
+    walk.scroll_to("step-uninstall").await;
+    walk.click("#reconcile").await;
+    walk.text_contains(
+        ".outcome.ok[data-for=\"reconcile\"]",
+        "Checked 2 installations, changed none, redelivered 0 of",
+    )
+    .await;
+    let reconcile = walk.find("#reconcile").await;
+    assert_eq!(reconcile.attr("disabled").await.unwrap(), None);
+    walk.shot("reconciled-nothing-missed").await;
+
     // GitHub events for the platform: a push on octo-org's repository
     // appears on the open page as it is published (no reload), labelled
     // with both teams linked to the installation.
@@ -442,4 +464,271 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
 
     walk.client.close().await.unwrap();
     drop(broker);
+}
+
+/// The broker's routes and the simulator's control API over plain HTTP:
+/// the status and the JSON body (`null` when there is none).
+async fn send(method: Method, url: &str, bearer: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(HttpConnector::new());
+    let mut request = Request::builder().method(method).uri(url);
+    if let Some(bearer) = bearer {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+    }
+    let body = match body {
+        Some(json) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = client
+        .request(request.body(body).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(Body::new(response.into_body()), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// `%XX` escapes and `+` of a query string value, decoded.
+fn query_value(url: &str, name: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let raw = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{name} is not in {url}"));
+    let mut bytes = Vec::new();
+    let mut chars = raw.bytes();
+    while let Some(b) = chars.next() {
+        match b {
+            b'%' => {
+                let hex: Vec<u8> = chars.by_ref().take(2).collect();
+                bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).unwrap(), 16).unwrap());
+            }
+            b'+' => bytes.push(b' '),
+            b => bytes.push(b),
+        }
+    }
+    String::from_utf8(bytes).unwrap()
+}
+
+/// A runner started from an empty store, with alice signed in (her JWT and
+/// the internal key) and connected to GitHub as octocat.
+struct Platform {
+    _broker: Process,
+    _scratch: tempfile::TempDir,
+    base: String,
+    sim: String,
+    jwt: String,
+    internal_key: String,
+}
+
+impl Platform {
+    async fn start() -> Self {
+        let (port, sim_port) = (free_port(), free_port());
+        let scratch = tempfile::tempdir().unwrap();
+        let broker = start_broker(port, sim_port, &scratch.path().join("state"), true);
+        let base = format!("http://127.0.0.1:{port}");
+        let sim = format!("http://127.0.0.1:{sim_port}");
+        let (status, session) = send(
+            Method::POST,
+            &format!("{base}/local/session"),
+            None,
+            Some(json!({"sub": "alice"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{session}");
+        let text = |k: &str| session[k].as_str().unwrap().to_owned();
+        let platform = Self {
+            _broker: broker,
+            _scratch: scratch,
+            jwt: text("token"),
+            internal_key: text("internal_key"),
+            base,
+            sim,
+        };
+        // Connect GitHub: octocat authorizes on GitHub's page (here, its
+        // control API), which sends the code back with the state.
+        let (status, started) = platform
+            .broker(
+                Method::POST,
+                "/github/oauth/start",
+                // The page's origin (the runner's frontend origin).
+                Some(json!({"return_to": format!("{}/", platform.base.replace("127.0.0.1", "localhost"))})),
+            )
+            .await;
+        assert_eq!(status, 200, "{started}");
+        let authorize_url = started["authorize_url"].as_str().unwrap();
+        let (status, code) = platform
+            .github(
+                "/_sim/authorize",
+                json!({
+                    "login": "octocat",
+                    "code_challenge": query_value(authorize_url, "code_challenge"),
+                    "redirect_uri": query_value(authorize_url, "redirect_uri"),
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{code}");
+        let (status, connected) = platform
+            .broker(
+                Method::POST,
+                "/github/oauth/callback",
+                Some(json!({"state": query_value(authorize_url, "state"), "code": code["code"]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{connected}");
+        platform
+    }
+
+    /// A route of the broker as alice (her JWT).
+    async fn broker(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        send(method, &format!("{}{path}", self.base), Some(&self.jwt), body).await
+    }
+
+    /// A POST to the simulated GitHub's control API.
+    async fn github(&self, path: &str, body: Value) -> (u16, Value) {
+        send(Method::POST, &format!("{}{path}", self.sim), None, Some(body)).await
+    }
+
+    /// `POST /internal/reconcile` as an operator (the internal key).
+    async fn reconcile(&self) -> Value {
+        let (status, summary) = send(
+            Method::POST,
+            &format!("{}/internal/reconcile", self.base),
+            Some(&self.internal_key),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{summary}");
+        summary
+    }
+
+    /// Waits until the platform's events hold one `event` of installation `id`.
+    async fn published(&self, event: &str, id: u64) {
+        for _ in 0..75 {
+            let (_, recent) = send(Method::GET, &format!("{}/local/events", self.base), None, None).await;
+            let events = recent["events"].as_array().cloned().unwrap_or_default();
+            if events
+                .iter()
+                .any(|e| e["detail_type"] == event && e["installation_id"] == id)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no {event} of installation {id} was published");
+    }
+
+    /// The status of installation `id` in the broker's record, as team-a's
+    /// links show it (`GET /github/installations` asks GitHub itself).
+    async fn status(&self, id: u64) -> String {
+        let path = "/accounts/team-a/installations";
+        let (status, body) = self.broker(Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let installation = body["installations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("{path} does not show installation {id}: {body}"));
+        installation["status"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_now_repairs_a_suspension_whose_webhook_was_lost() {
+    let platform = Platform::start().await;
+    // The app installed on octo-org, and attached to team-a.
+    let (status, created) = platform
+        .github(
+            "/_sim/installations",
+            json!({"account": "octo-org", "permissions": {"contents": "read", "members": "read"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_u64().unwrap();
+    platform.published("installation", id).await;
+    let path = format!("/accounts/team-a/installations/{id}");
+    let (status, linked) = platform.broker(Method::PUT, &path, None).await;
+    assert!(matches!(status, 200 | 201), "{status}: {linked}");
+    assert_eq!(platform.status(id).await, "active");
+
+    // The broker misses GitHub: a push's delivery fails (GitHub logs it
+    // and can send it again), the suspension's is lost outright.
+    let (status, armed) = send(
+        Method::POST,
+        &format!("{}/local/github/webhook-faults", platform.base),
+        None,
+        Some(json!({"fail": 1, "drop": 1})),
+    )
+    .await;
+    assert_eq!(status, 204, "{armed}");
+    for action in ["push", "suspend"] {
+        let (status, body) = platform
+            .github(&format!("/_sim/installations/{id}/{action}"), json!({}))
+            .await;
+        assert_eq!(status, 204, "{action}: {body}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(platform.status(id).await, "active");
+
+    // Reconcile now: the suspension found on GitHub's side and written, the
+    // failed push asked again.
+    let summary = platform.reconcile().await;
+    assert_eq!(summary["changed"], json!({"suspended": 1}), "{summary}");
+    assert_eq!(summary["installations_checked"], 1, "{summary}");
+    assert_eq!(summary["deliveries_redelivered"], 1, "{summary}");
+    assert_eq!(summary["stopped"], Value::Null, "{summary}");
+    assert_eq!(
+        (summary["sweep_finished"].as_bool(), summary["pass_finished"].as_bool()),
+        (Some(true), Some(true)),
+        "{summary}"
+    );
+    assert_eq!(platform.status(id).await, "suspended");
+    // The push GitHub sent again reaches the platform.
+    platform.published("push", id).await;
+
+    // A second run: nothing left to repair or to ask again. (Its
+    // installation pass waits: one begins at most every 15 minutes.)
+    let again = platform.reconcile().await;
+    assert_eq!(again["changed"], json!({}), "{again}");
+    assert_eq!(again["deliveries_redelivered"], 0, "{again}");
+    assert_eq!(again["stopped"], Value::Null, "{again}");
+    assert_eq!(platform.status(id).await, "suspended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_now_is_refused_without_the_internal_key() {
+    let platform = Platform::start().await;
+    let url = |path: &str| format!("{}{path}", platform.base);
+    // As another internal route refuses them: no credential, a user's JWT,
+    // a forged internal key.
+    let forged = format!("local-iam.{}", "A".repeat(43));
+    for bearer in [None, Some(platform.jwt.as_str()), Some(forged.as_str())] {
+        let (status, body) = send(Method::POST, &url("/internal/reconcile"), bearer, None).await;
+        let (other, _) = send(
+            Method::POST,
+            &url("/internal/accounts/team-a/token"),
+            bearer,
+            Some(json!({})),
+        )
+        .await;
+        assert!(matches!(status, 401 | 403), "{bearer:?}: {status} {body}");
+        assert_eq!(status, other, "{bearer:?}: {body}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    // The reconciler's route, by the reconciler: only POST.
+    let (status, _) = send(
+        Method::GET,
+        &url("/internal/reconcile"),
+        Some(&platform.internal_key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert!(platform.reconcile().await["changed"].is_object());
 }
