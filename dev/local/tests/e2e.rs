@@ -158,12 +158,17 @@ impl Walk {
             .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
     }
 
+    /// Clicks `css`, finding it again if the page re-rendered it between
+    /// the find and the click (a stale element), as a person would.
     async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        let mut attempt = 0;
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if attempt < 5 && e.to_string().contains("stale element") => attempt += 1,
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+        }
     }
 
     /// Presses Refresh until `css` is on the page: what the page shows of
