@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
+use broker::api::Function;
 use broker::domain::{Installation, InstallationId};
 use github_sim::RepoSelection;
 use serde_json::{json, Value};
 
 use crate::helpers::consistency::assert_consistent;
+use crate::helpers::containers::ProcessContainer;
+use crate::helpers::moto;
 use crate::helpers::platform::PlatformBus;
 use crate::helpers::receiver::Receiver;
 use crate::helpers::{TestApp, User};
@@ -38,11 +41,10 @@ async fn settled(app: &TestApp, count: usize) {
     );
 }
 
-/// Both clocks move on to when the next pass may begin.
-fn next_pass(app: &TestApp) {
-    let interval = broker::domain::reconcile::PASS_INTERVAL;
-    app.clock.advance(interval);
-    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + interval);
+/// The broker's clock and GitHub's move on together.
+fn advance_both(app: &TestApp, seconds: i64) {
+    app.clock.advance(seconds);
+    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + seconds);
 }
 
 fn real_now() -> i64 {
@@ -156,7 +158,8 @@ async fn one_run_repairs_what_missed_webhooks_left_and_gets_failed_deliveries_re
     }
 
     // Nothing left: the next run changes and redelivers nothing.
-    next_pass(&app);
+    // When the next pass may begin.
+    advance_both(&app, broker::domain::reconcile::PASS_INTERVAL);
     let second = reconcile(&app).await;
     assert_eq!(second["changed"], json!({}), "{second}");
     assert_eq!(second["deliveries_redelivered"], 0, "{second}");
@@ -300,8 +303,7 @@ async fn a_pass_over_many_pages_spreads_over_runs_within_its_share_of_the_rate_l
     assert_consistent(&app).await;
 
     // The next hour: the pass goes on from page 3 and ends.
-    app.clock.advance(3601);
-    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + 3601);
+    advance_both(&app, 3601);
     let third = reconcile(&app).await;
     assert_eq!(third["stopped"], Value::Null, "{third}");
     assert_eq!(third["pass_finished"], true, "{third}");
@@ -329,11 +331,86 @@ async fn githubs_rate_limit_mid_pass_stops_the_run_and_the_next_finishes() {
     assert_consistent(&app).await;
 
     // The next hour's window.
-    app.clock.advance(3601);
-    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + 3601);
+    advance_both(&app, 3601);
     let second = reconcile(&app).await;
     assert_eq!(second["stopped"], Value::Null, "{second}");
     assert_eq!(second["pass_finished"], true, "{second}");
     assert_eq!(changed(&second, "created"), 50, "{second}");
     assert_consistent(&app).await;
+}
+
+/// What EventBridge sends the function on each tick of `ReconcileRate`.
+fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-12-04T17:00:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/broker-ReconcileSchedule"],
+        "detail": {}
+    })
+}
+
+/// The lines of a JSON log with this message.
+fn log_lines(log: &std::path::Path, message: &str) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == message)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_runs_the_function_which_logs_one_summary_per_run() {
+    let app = TestApp::spawn().await;
+    unheard_of(&app, 3);
+    // The function as Lambda runs it: its own process, fed by the runtime
+    // API, its AWS requests recorded for the IAM check.
+    let function = ProcessContainer::start_logged(
+        &app,
+        &moto::recorder().url(),
+        Function::Reconciler,
+        "reconciler-schedule",
+    )
+    .await;
+    let log = function.log.clone().expect("a log file");
+
+    let first = function.invoke(scheduled_event()).await;
+    assert_eq!(first["pass_finished"], true, "{first}");
+    assert_eq!(changed(&first, "created"), 3, "{first}");
+    assert_consistent(&app).await;
+    let second = function.invoke(scheduled_event()).await;
+    assert_eq!(second["pass_finished"], false, "not before PASS_INTERVAL: {second}");
+    assert_eq!(count(&second, "installations_checked"), 0, "{second}");
+
+    let lines = log_lines(&log, "reconcile run");
+    assert_eq!(lines.len(), 2, "one summary line per run");
+    let line = &lines[0];
+    assert_eq!(line["level"], "INFO", "{line}");
+    let fields = &line["fields"];
+    for field in [
+        "deliveries_seen",
+        "deliveries_redelivered",
+        "installations_checked",
+        "github_requests",
+    ] {
+        assert_eq!(fields[field], first[field], "{field}: {line}");
+    }
+    assert_eq!(fields["installations_changed"], 3, "{line}");
+    let by_kind: Value = serde_json::from_str(fields["changed"].as_str().unwrap()).unwrap();
+    assert_eq!(by_kind, first["changed"], "{line}");
+    assert_eq!(fields["pass_finished"], true, "{line}");
+
+    // Neither a schedule's event nor an HTTP API request: refused, no run.
+    let stray = function.invoke(json!({"source": "aws.s3", "detail": {}})).await;
+    assert_eq!(stray["statusCode"], 400, "{stray}");
+    assert_eq!(log_lines(&log, "reconcile run").len(), 2);
+    if std::env::var_os("BROKER_TEST_LOG_DIR").is_none() {
+        // Not one the secret sweep reads afterwards.
+        let _ = std::fs::remove_file(&log);
+    }
 }

@@ -58,7 +58,15 @@ impl ProcessContainer {
     pub async fn start(app: &TestApp, aws_endpoint: &str, function: Function, label: &str) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_broker-container"));
         command.arg(function.name());
-        Self::start_program(app, aws_endpoint, function, label, command).await
+        Self::start_program(app, aws_endpoint, function, label, command, false).await
+    }
+
+    /// The same, logging to a file whether or not `BROKER_TEST_LOG_DIR` is
+    /// set (then in the temporary folder): for a test that reads the logs.
+    pub async fn start_logged(app: &TestApp, aws_endpoint: &str, function: Function, label: &str) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_broker-container"));
+        command.arg(function.name());
+        Self::start_program(app, aws_endpoint, function, label, command, true).await
     }
 
     /// The same with the function's own binary (`bootstrap`, as built for
@@ -70,7 +78,7 @@ impl ProcessContainer {
         label: &str,
         binary: &std::path::Path,
     ) -> Self {
-        Self::start_program(app, aws_endpoint, function, label, Command::new(binary)).await
+        Self::start_program(app, aws_endpoint, function, label, Command::new(binary), false).await
     }
 
     async fn start_program(
@@ -79,6 +87,7 @@ impl ProcessContainer {
         function: Function,
         label: &str,
         mut command: Command,
+        always_log: bool,
     ) -> Self {
         let emulator = Emulator::start_with(Options {
             function_name: function.name().to_owned(),
@@ -109,7 +118,10 @@ impl ProcessContainer {
             .env("GITHUB_WEB_URL", app.sim.url())
             .env("FRONTEND_ORIGINS", FRONTEND)
             .stdin(Stdio::null());
-        let log = match std::env::var_os("BROKER_TEST_LOG_DIR") {
+        let dir = std::env::var_os("BROKER_TEST_LOG_DIR")
+            .map(std::path::PathBuf::from)
+            .or_else(|| always_log.then(std::env::temp_dir));
+        let log = match dir {
             Some(dir) => {
                 let n = SEQ.fetch_add(1, Ordering::Relaxed);
                 let path = std::path::Path::new(&dir).join(format!("{label}-{}-{n}.log", std::process::id()));
@@ -142,6 +154,14 @@ impl ProcessContainer {
             function,
             log,
         }
+    }
+
+    /// One invocation of any event (a schedule's, say): its answer as is.
+    pub async fn invoke(&self, event: Value) -> Value {
+        tokio::time::timeout(HANG, self.emulator.invoke(event))
+            .await
+            .unwrap_or_else(|_| panic!("{} container did not answer", self.function.name()))
+            .unwrap_or_else(|e| panic!("{} container failed: {e}", self.function.name()))
     }
 
     /// One invocation: the event in, API Gateway's response decoded.

@@ -58,6 +58,32 @@ fn next_cursor(link: Option<&str>) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// One page of a list read as the app: its items mapped to the domain, and
+/// the `link` header, which says how to ask for the next.
+async fn list_as_app<Item, T>(
+    client: &RestClient,
+    app: &AppCredentials,
+    url: Url,
+    what: &'static str,
+    to_domain: impl Fn(&Item) -> Option<T>,
+) -> GitHubResult<(Vec<T>, Option<String>)>
+where
+    Item: serde::de::DeserializeOwned,
+{
+    let resp = client.get_as_app(app, url).await?;
+    let link = resp
+        .headers()
+        .get("link")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    let items: Vec<Item> = parse(resp, what).await?;
+    let mapped = items
+        .iter()
+        .map(|item| to_domain(item).ok_or(GitHubError::Decode(what)))
+        .collect::<GitHubResult<_>>()?;
+    Ok((mapped, link))
+}
+
 #[async_trait]
 impl AppAdmin for RestClient {
     async fn installations_page(&self, app: &AppCredentials, page: u32) -> GitHubResult<(Vec<Installation>, bool)> {
@@ -65,14 +91,9 @@ impl AppAdmin for RestClient {
         url.query_pairs_mut()
             .append_pair("per_page", PER_PAGE)
             .append_pair("page", &page.to_string());
-        let resp = self.get_as_app(app, url).await?;
-        let more = next_page(resp.headers().get("link").and_then(|l| l.to_str().ok())).is_some();
-        let items: Vec<InstallationObject> = parse(resp, "GET /app/installations").await?;
-        let installations = items
-            .iter()
-            .map(|i| i.to_domain().ok_or(GitHubError::Decode("GET /app/installations")))
-            .collect::<GitHubResult<_>>()?;
-        Ok((installations, more))
+        let (installations, link) =
+            list_as_app(self, app, url, "GET /app/installations", InstallationObject::to_domain).await?;
+        Ok((installations, next_page(link.as_deref()).is_some()))
     }
 
     async fn delivery_log(
@@ -88,14 +109,8 @@ impl AppAdmin for RestClient {
                 query.append_pair("cursor", cursor);
             }
         }
-        let resp = self.get_as_app(app, url).await?;
-        let next = next_cursor(resp.headers().get("link").and_then(|l| l.to_str().ok()));
-        let items: Vec<DeliveryItem> = parse(resp, "GET /app/hook/deliveries").await?;
-        let attempts = items
-            .iter()
-            .map(|i| i.to_domain().ok_or(GitHubError::Decode("GET /app/hook/deliveries")))
-            .collect::<GitHubResult<_>>()?;
-        Ok((attempts, next))
+        let (attempts, link) = list_as_app(self, app, url, "GET /app/hook/deliveries", DeliveryItem::to_domain).await?;
+        Ok((attempts, next_cursor(link.as_deref())))
     }
 
     async fn redeliver(&self, app: &AppCredentials, attempt: u64) -> GitHubResult<()> {

@@ -42,3 +42,15 @@ pub fn revocation(id: InstallationId, token_sha256: &str) -> Item {
 pub fn delivery(id: &str) -> Item {
     item(keys::delivery(id))
 }
+
+pub fn reconcile_state() -> Item {
+    item(keys::reconcile_state())
+}
+
+pub fn reconcile_listing(pass: u64, page: u32) -> Item {
+    item(keys::reconcile_listing(pass, page))
+}
+
+pub fn redelivery(guid: &str) -> Item {
+    item(keys::redelivery(guid))
+}

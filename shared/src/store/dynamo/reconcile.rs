@@ -17,10 +17,6 @@ use crate::store::{retention, Lease, Reconciliation, StoreError, StoreResult};
 
 const STATE: &str = "state";
 
-fn key_item(key: store_keys::Key) -> Item {
-    Item::from([("pk".to_owned(), s(key.pk)), ("sk".to_owned(), s(key.sk))])
-}
-
 fn state_of(item: &Item) -> StoreResult<ReconcileState> {
     match get_s(item, STATE) {
         None => Ok(ReconcileState::default()),
@@ -41,7 +37,7 @@ impl Reconciliation for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(store_keys::reconcile_state())))
+            .set_key(Some(keys::reconcile_state()))
             .update_expression("SET lease_owner = :owner, lease_until = :until")
             .condition_expression("attribute_not_exists(lease_until) OR lease_until < :now")
             .expression_attribute_values(":owner", s(&lease.owner))
@@ -79,7 +75,7 @@ impl Reconciliation for DynamoStore {
             self.client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key_item(store_keys::reconcile_state())))
+                .set_key(Some(keys::reconcile_state()))
                 .update_expression(expression)
                 .condition_expression("lease_owner = :owner")
                 .expression_attribute_names("#state", STATE)
@@ -108,7 +104,7 @@ impl Reconciliation for DynamoStore {
     }
 
     async fn record_listed(&self, pass: u64, page: u32, ids: &[InstallationId], now: UnixTime) -> StoreResult<()> {
-        let mut item = key_item(store_keys::reconcile_listing(pass, page));
+        let mut item = keys::reconcile_listing(pass, page);
         item.insert("ids".into(), AttributeValue::L(ids.iter().map(n).collect()));
         item.insert("expire_at".into(), n(now + retention::LISTING_MEMORY));
         self.client
@@ -190,7 +186,7 @@ impl Reconciliation for DynamoStore {
     }
 
     async fn claim_redelivery(&self, guid: &str, now: UnixTime) -> StoreResult<bool> {
-        let mut item = key_item(store_keys::redelivery(guid));
+        let mut item = keys::redelivery(guid);
         item.insert("asked_at".into(), n(now));
         item.insert("expire_at".into(), n(now + retention::REDELIVERY_MEMORY));
         let claimed = conditional(
@@ -209,7 +205,7 @@ impl Reconciliation for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(store_keys::redelivery(guid))))
+            .set_key(Some(keys::redelivery(guid)))
             .send()
             .await
             .map_err(super::backend)?;
