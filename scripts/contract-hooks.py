@@ -1,4 +1,5 @@
-"""Schemathesis hooks for scripts/contract: signs webhook deliveries.
+"""Schemathesis hooks for scripts/contract: signs webhook deliveries, and
+internal routes' requests with SigV4 (scripts/contract_sigv4.py).
 
 The webhook's only caller proof is `X-Hub-Signature-256`, an HMAC of the raw
 body, so no static credential can stand in for it. The run configures the
@@ -18,10 +19,18 @@ import hmac
 import json
 import os
 
+import sys
+
 import schemathesis
 from schemathesis.core import NOT_SET
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from contract_sigv4 import SigV4  # noqa: E402
+
 PLACEHOLDER = "sign-this-body"
+# The platformIam credential the run configures: replaced by a SigV4
+# signature of the request as sent (broker-local checks IAM as API Gateway does).
+IAM_PLACEHOLDER = "Bearer sign-this-request"
 
 
 def raw_body(body) -> bytes:
@@ -38,6 +47,9 @@ def raw_body(body) -> bytes:
 @schemathesis.hook
 def before_call(context, case, kwargs):
     headers = case.headers or {}
+    auth = next((k for k in headers if k.lower() == "authorization"), None)
+    if auth is not None and headers[auth] == IAM_PLACEHOLDER:
+        kwargs["auth"] = SigV4(os.environ["CONTRACT_IAM_KEY_ID"], os.environ["CONTRACT_IAM_SECRET"])
     name = next((k for k in headers if k.lower() == "x-hub-signature-256"), None)
     if name is None or headers[name] != PLACEHOLDER:
         return

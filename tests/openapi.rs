@@ -173,7 +173,18 @@ fn response_schema<'a>(spec: &'a Value, response: &'a Value) -> &'a Value {
 }
 
 /// The codes an error response allows: `enum` or `const` on `error.code`.
+/// An internal route's 403 may also be the HTTP API's own refusal of a
+/// request IAM did not authorize (`IamForbidden`, no code): `anyOf` the two.
 fn error_codes(schema: &Value) -> Option<BTreeSet<String>> {
+    if let Some(branches) = schema["anyOf"].as_array() {
+        let mut codes = BTreeSet::new();
+        for branch in branches {
+            if branch["$ref"] != "#/components/schemas/IamForbidden" {
+                codes.extend(error_codes(branch)?);
+            }
+        }
+        return Some(codes);
+    }
     let parts = schema["allOf"].as_array()?;
     if !parts.iter().any(|p| p["$ref"] == "#/components/schemas/Error") {
         return None;

@@ -1,8 +1,7 @@
-//! What API Gateway does in front of the functions, done locally: a JWT
-//! authorizer for frontend routes (the runner signs its own development
-//! tokens, HS256 with a key made at start) and IAM for internal routes (a
-//! local credential, printed at start and handed to the walkthrough page,
-//! which plays the platform's backend too).
+//! What API Gateway's JWT authorizer does in front of the frontend routes,
+//! done locally: the runner signs its own development tokens (HS256 with a
+//! key made at start) and hands the functions their claims. IAM for the
+//! internal routes is `crate::sigv4`.
 
 use std::collections::HashMap;
 
@@ -15,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 /// Development sessions last a working day.
 const SESSION_SECONDS: u64 = 12 * 3600;
-const INTERNAL_PREFIX: &str = "local-iam.";
 
 #[derive(Serialize, Deserialize)]
 struct Claims {
@@ -28,7 +26,6 @@ struct Claims {
 pub struct LocalAuth {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    internal_key: String,
 }
 
 fn random() -> String {
@@ -43,13 +40,7 @@ impl LocalAuth {
         Self {
             encoding: EncodingKey::from_secret(key.as_bytes()),
             decoding: DecodingKey::from_secret(key.as_bytes()),
-            internal_key: format!("{INTERNAL_PREFIX}{}", random()),
         }
-    }
-
-    /// The credential internal callers send as `Authorization: Bearer …`.
-    pub fn internal_key(&self) -> &str {
-        &self.internal_key
     }
 
     pub fn sign_in(&self, sub: &str, accounts: &[String], now: u64) -> Result<String, jsonwebtoken::errors::Error> {
@@ -63,24 +54,11 @@ impl LocalAuth {
     }
 
     /// The authorizer context API Gateway would hand the function: claims
-    /// as strings (arrays rendered `[a b]`, as API Gateway does) or IAM.
+    /// as strings (arrays rendered `[a b]`, as API Gateway does), or none.
     pub fn authorize(&self, authorization: Option<&str>) -> Authorizer {
         let Some(token) = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim) else {
             return Authorizer::None;
         };
-        if token.starts_with(INTERNAL_PREFIX) {
-            let expected = self.internal_key.as_bytes();
-            // Constant time, like everything else that compares secrets here.
-            let same = token.len() == expected.len()
-                && token.bytes().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-            return if same {
-                Authorizer::Iam {
-                    principal: "local-internal-key".to_owned(),
-                }
-            } else {
-                Authorizer::None
-            };
-        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&["broker-local"]);
         match decode::<Claims>(token, &self.decoding, &validation) {
@@ -121,15 +99,5 @@ mod tests {
         }
         assert_eq!(auth.authorize(Some(&format!("Bearer {foreign}"))), Authorizer::None);
         assert_eq!(auth.authorize(Some(&format!("Bearer {expired}"))), Authorizer::None);
-        assert_eq!(
-            auth.authorize(Some(&format!("Bearer {}", other.internal_key()))),
-            Authorizer::None
-        );
-        assert_eq!(
-            auth.authorize(Some(&format!("Bearer {}", auth.internal_key()))),
-            Authorizer::Iam {
-                principal: "local-internal-key".to_owned()
-            }
-        );
     }
 }

@@ -25,6 +25,7 @@ use tracing::Instrument;
 use crate::auth::LocalAuth;
 use crate::seed;
 use crate::settings::{GitHubMode, Settings};
+use crate::sigv4::{self, LocalIam, Origin};
 
 const DEV_PRIVATE_KEY: &str = include_str!("../dev-keys/app-key.pem");
 const DEV_PUBLIC_KEY: &str = include_str!("../dev-keys/app-key.pub.pem");
@@ -40,8 +41,11 @@ pub struct Runner {
     pub webhook: Service,
     pub reconciler: Service,
     pub auth: LocalAuth,
+    /// The one IAM key pair internal routes are signed with, and where it
+    /// came from.
+    pub iam: LocalIam,
+    pub iam_origin: Origin,
     pub sim: Option<GitHubSim>,
-    pub base_url: String,
 }
 
 /// Development-only secrets, made once per data folder and kept there so
@@ -70,19 +74,37 @@ fn dev_secret(data_dir: &Path) -> Result<serde_json::Value, String> {
     Ok(secret)
 }
 
-pub async fn start(settings: &Settings) -> Result<Runner, String> {
+/// The broker for `settings`, its page and callback at `port` (the one
+/// the server is bound to).
+pub async fn start(settings: &Settings, port: u16) -> Result<Runner, String> {
+    let github = settings.github()?;
+    // The IAM pair outlives --reset: what was exported stays good.
+    let iam_file = settings.data_dir.join(sigv4::FILE_NAME);
+    let kept_iam = LocalIam::read(&iam_file).ok().flatten();
     if settings.reset && settings.data_dir.exists() {
         std::fs::remove_dir_all(&settings.data_dir)
             .map_err(|e| format!("cannot reset {}: {e}", settings.data_dir.display()))?;
     }
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", settings.data_dir.display()))?;
-    let base_url = format!("http://localhost:{}", settings.port);
+    if let Some(kept) = &kept_iam {
+        if !iam_file.exists() {
+            kept.write(&iam_file)?;
+        }
+    }
+    let (iam, iam_origin) = LocalIam::load_or_create(
+        (
+            std::env::var(sigv4::ACCESS_KEY_VAR).ok(),
+            std::env::var(sigv4::SECRET_KEY_VAR).ok(),
+        ),
+        &settings.data_dir,
+    )?;
+    let base_url = format!("http://localhost:{port}");
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("FRONTEND_ORIGINS", base_url.clone()),
         ("OAUTH_REDIRECT_URI", format!("{base_url}/callback")),
     ]);
-    let (secret, sim) = match &settings.github {
+    let (secret, sim) = match &github {
         GitHubMode::Simulator { port } => {
             let secret = dev_secret(&settings.data_dir)?;
             let text = |k: &str| secret[k].as_str().unwrap_or_default().to_owned();
@@ -150,8 +172,9 @@ pub async fn start(settings: &Settings) -> Result<Runner, String> {
         reconciler: Service::new(Function::Reconciler, app.clone()),
         app,
         auth: LocalAuth::new(),
+        iam,
+        iam_origin,
         sim,
-        base_url,
     })
 }
 

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -84,8 +84,13 @@ fn signing_in(body: &[u8]) -> Result<&'static (&'static str, &'static [&'static 
     ))
 }
 
+/// The region the page signs its internal calls for: any region is taken
+/// (the credential scope's own), this one is as good as another.
+const PAGE_REGION: &str = "us-east-1";
+
 /// Signs the person in as one of the platform users: the token the JWT
-/// authorizer would have verified, and the local internal credential.
+/// authorizer would have verified, and the runner's IAM key pair (the page
+/// plays the platform's backend too, and signs its internal calls).
 async fn session(State(runner): State<Arc<Runner>>, body: axum::body::Bytes) -> Response {
     let (sub, teams) = match signing_in(&body) {
         Ok(user) => user,
@@ -97,10 +102,17 @@ async fn session(State(runner): State<Arc<Runner>>, body: axum::body::Bytes) -> 
         .map(|d| d.as_secs())
         .unwrap_or_default();
     match runner.auth.sign_in(sub, &accounts, now) {
-        Ok(token) => {
-            Json(json!({"sub": sub, "accounts": accounts, "token": token, "internal_key": runner.auth.internal_key()}))
-                .into_response()
-        }
+        Ok(token) => Json(json!({
+            "sub": sub,
+            "accounts": accounts,
+            "token": token,
+            "iam": {
+                "access_key_id": runner.iam.access_key_id(),
+                "secret_access_key": runner.iam.secret_access_key(),
+                "region": PAGE_REGION,
+            },
+        }))
+        .into_response(),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error"),
     }
 }
@@ -156,8 +168,23 @@ async fn broker_route(State(runner): State<Arc<Runner>>, request: Request) -> Re
         &runner.vending
     };
     // The webhook function URL trusts only the signature: no authorizer.
+    // Internal routes are IAM-authorized: SigV4 with the runner's pair, or
+    // API Gateway's 403 before the function sees anything.
     let auth = if std::ptr::eq(service, &runner.webhook) {
         broker::api::Authorizer::None
+    } else if path == "/internal" || path.starts_with("/internal/") {
+        match runner
+            .iam
+            .verify(&parts.method, &parts.uri, &parts.headers, &body, SystemTime::now())
+        {
+            Ok(principal) => broker::api::Authorizer::Iam {
+                principal: principal.to_owned(),
+            },
+            Err(why) => {
+                tracing::info!(method = %parts.method, path, refused = ?why, "IAM authorization refused the request");
+                return forbidden();
+            }
+        }
     } else {
         runner
             .auth
@@ -172,6 +199,15 @@ async fn broker_route(State(runner): State<Arc<Runner>>, request: Request) -> Re
         auth,
     };
     service.handle(request).await.into_http::<Body>()
+}
+
+/// What an HTTP API with IAM authorization answers a request it refuses.
+fn forbidden() -> Response {
+    let mut response = (StatusCode::FORBIDDEN, crate::sigv4::FORBIDDEN_BODY).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 #[cfg(test)]

@@ -471,20 +471,61 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
     drop(broker);
 }
 
+/// How a request is authorized: not at all, with a bearer token, or
+/// SigV4-signed (service execute-api) with a key pair, as the platform's
+/// backend signs its calls to internal routes.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    SigV4 { key_id: &'a str, secret: &'a str },
+}
+
+/// The `aws-sigv4` crate's headers for this request (host, content-type
+/// and x-amz-date signed).
+fn sigv4_headers(key_id: &str, secret: &str, method: &Method, url: &str, body: &[u8]) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let identity = aws_credential_types::Credentials::new(key_id, secret, None, None, "e2e").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("execute-api")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let host = url.split('/').nth(2).unwrap().to_owned();
+    let headers = [("host", host.as_str()), ("content-type", "application/json")];
+    let request = SignableRequest::new(method.as_str(), url, headers.into_iter(), SignableBody::Bytes(body)).unwrap();
+    let (instructions, _) = sign(request, &params).unwrap().into_parts();
+    instructions
+        .headers()
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// The broker's routes and the simulator's control API over plain HTTP:
 /// the status and the JSON body (`null` when there is none).
-async fn send(method: Method, url: &str, bearer: Option<&str>, body: Option<Value>) -> (u16, Value) {
+async fn send(method: Method, url: &str, auth: Auth<'_>, body: Option<Value>) -> (u16, Value) {
     let client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(HttpConnector::new());
-    let mut request = Request::builder().method(method).uri(url);
-    if let Some(bearer) = bearer {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
-    }
-    let body = match body {
-        Some(json) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(json.to_string())
+    let text = body.map(|json| json.to_string());
+    let mut request = Request::builder().method(method.clone()).uri(url);
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(bearer) => request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}")),
+        Auth::SigV4 { key_id, secret } => {
+            let bytes = text.as_deref().unwrap_or_default().as_bytes();
+            for (name, value) in sigv4_headers(key_id, secret, &method, url, bytes) {
+                request = request.header(name, value);
+            }
         }
+    }
+    // Signed or not, the body is JSON (the content type is signed too).
+    request = request.header(header::CONTENT_TYPE, "application/json");
+    let body = match text {
+        Some(text) => Body::from(text),
         None => Body::empty(),
     };
     let response = client
@@ -521,14 +562,16 @@ fn query_value(url: &str, name: &str) -> String {
 }
 
 /// A runner started from an empty store, with alice signed in (her JWT and
-/// the internal key) and connected to GitHub as octocat.
+/// the runner's IAM key pair, as `POST /local/session` hands them to the
+/// page) and connected to GitHub as octocat.
 struct Platform {
     _broker: Process,
     _scratch: tempfile::TempDir,
     base: String,
     sim: String,
     jwt: String,
-    internal_key: String,
+    key_id: String,
+    secret: String,
 }
 
 impl Platform {
@@ -541,17 +584,20 @@ impl Platform {
         let (status, session) = send(
             Method::POST,
             &format!("{base}/local/session"),
-            None,
+            Auth::None,
             Some(json!({"sub": "alice"})),
         )
         .await;
         assert_eq!(status, 200, "{session}");
         let text = |k: &str| session[k].as_str().unwrap().to_owned();
+        let iam = |k: &str| session["iam"][k].as_str().unwrap().to_owned();
+        assert!(session.get("internal_key").is_none(), "{session}");
         let platform = Self {
             _broker: broker,
             _scratch: scratch,
             jwt: text("token"),
-            internal_key: text("internal_key"),
+            key_id: iam("access_key_id"),
+            secret: iam("secret_access_key"),
             base,
             sim,
         };
@@ -591,20 +637,28 @@ impl Platform {
 
     /// A route of the broker as alice (her JWT).
     async fn broker(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        send(method, &format!("{}{path}", self.base), Some(&self.jwt), body).await
+        send(method, &format!("{}{path}", self.base), Auth::Bearer(&self.jwt), body).await
+    }
+
+    /// The runner's IAM key pair, to sign with.
+    fn iam(&self) -> Auth<'_> {
+        Auth::SigV4 {
+            key_id: &self.key_id,
+            secret: &self.secret,
+        }
     }
 
     /// A POST to the simulated GitHub's control API.
     async fn github(&self, path: &str, body: Value) -> (u16, Value) {
-        send(Method::POST, &format!("{}{path}", self.sim), None, Some(body)).await
+        send(Method::POST, &format!("{}{path}", self.sim), Auth::None, Some(body)).await
     }
 
-    /// `POST /internal/reconcile` as an operator (the internal key).
+    /// `POST /internal/reconcile` as an operator (SigV4 with the pair).
     async fn reconcile(&self) -> Value {
         let (status, summary) = send(
             Method::POST,
             &format!("{}/internal/reconcile", self.base),
-            Some(&self.internal_key),
+            self.iam(),
             None,
         )
         .await;
@@ -615,7 +669,7 @@ impl Platform {
     /// Waits until the platform's events hold one `event` of installation `id`.
     async fn published(&self, event: &str, id: u64) {
         for _ in 0..75 {
-            let (_, recent) = send(Method::GET, &format!("{}/local/events", self.base), None, None).await;
+            let (_, recent) = send(Method::GET, &format!("{}/local/events", self.base), Auth::None, None).await;
             let events = recent["events"].as_array().cloned().unwrap_or_default();
             if events
                 .iter()
@@ -667,7 +721,7 @@ async fn reconcile_now_repairs_a_suspension_whose_webhook_was_lost() {
     let (status, armed) = send(
         Method::POST,
         &format!("{}/local/github/webhook-faults", platform.base),
-        None,
+        Auth::None,
         Some(json!({"fail": 1, "drop": 1})),
     )
     .await;
@@ -707,33 +761,38 @@ async fn reconcile_now_repairs_a_suspension_whose_webhook_was_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconcile_now_is_refused_without_the_internal_key() {
+async fn reconcile_now_is_refused_unsigned_or_with_a_forged_signature() {
     let platform = Platform::start().await;
     let url = |path: &str| format!("{}{path}", platform.base);
-    // As another internal route refuses them: no credential, a user's JWT,
-    // a forged internal key.
-    let forged = format!("local-iam.{}", "A".repeat(43));
-    for bearer in [None, Some(platform.jwt.as_str()), Some(forged.as_str())] {
-        let (status, body) = send(Method::POST, &url("/internal/reconcile"), bearer, None).await;
-        let (other, _) = send(
+    // As API Gateway refuses them before any function: no credential, a
+    // user's JWT, a signature made with another secret or another key id.
+    let wrong_secret = "x".repeat(40);
+    let forged = [
+        Auth::None,
+        Auth::Bearer(&platform.jwt),
+        Auth::SigV4 {
+            key_id: &platform.key_id,
+            secret: &wrong_secret,
+        },
+        Auth::SigV4 {
+            key_id: "AKIAIOSFODNN7EXAMPLE",
+            secret: &platform.secret,
+        },
+    ];
+    for (n, auth) in forged.into_iter().enumerate() {
+        let (status, body) = send(Method::POST, &url("/internal/reconcile"), auth, None).await;
+        let (other, other_body) = send(
             Method::POST,
             &url("/internal/accounts/team-a/token"),
-            bearer,
+            auth,
             Some(json!({})),
         )
         .await;
-        assert!(matches!(status, 401 | 403), "{bearer:?}: {status} {body}");
-        assert_eq!(status, other, "{bearer:?}: {body}");
-        assert!(body["error"]["code"].is_string(), "{body}");
+        assert_eq!((status, &body), (403, &json!({"message": "Forbidden"})), "case {n}");
+        assert_eq!((other, &other_body), (403, &body), "case {n}");
     }
     // The reconciler's route, by the reconciler: only POST.
-    let (status, _) = send(
-        Method::GET,
-        &url("/internal/reconcile"),
-        Some(&platform.internal_key),
-        None,
-    )
-    .await;
+    let (status, _) = send(Method::GET, &url("/internal/reconcile"), platform.iam(), None).await;
     assert_eq!(status, 405);
     assert!(platform.reconcile().await["changed"].is_object());
 }
