@@ -1,5 +1,6 @@
 //! Why a command failed, and the exit code each class of failure gets.
 
+use broker_client::error::with_sources;
 use broker_client::{Error, ErrorClass};
 
 /// Why a command failed, and its exit code.
@@ -32,20 +33,6 @@ pub fn exit_code(class: ErrorClass) -> u8 {
     }
 }
 
-/// An error and its sources on one line (reqwest's own text is terse).
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        source = s.source();
-    }
-    text
-}
-
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -59,8 +46,8 @@ impl CliError {
     pub fn message(&self) -> String {
         let text = match self {
             Self::Usage(m) | Self::Other(m) => m.clone(),
-            Self::Client(e) => one_line(e),
-            Self::Context(what, e) => format!("{what}: {}", one_line(e)),
+            Self::Client(e) => with_sources(e),
+            Self::Context(what, e) => format!("{what}: {}", with_sources(e)),
         };
         // Some errors (the AWS chain's) span lines: one line, whatever they say.
         text.lines()

@@ -135,7 +135,7 @@ impl Client {
             Some(CredentialSource::Provider(p)) => p
                 .provide_credentials()
                 .await
-                .map_err(|e| Error::Credentials(format!("AWS credentials: {}", error_chain(&e))))?,
+                .map_err(|e| Error::Credentials(format!("AWS credentials: {}", error::with_sources(&e))))?,
         };
         let region = self.inner.region.as_deref().ok_or_else(|| {
             Error::Credentials("no AWS region to sign for: set one (AWS_REGION, or the client's region)".into())
@@ -255,21 +255,6 @@ impl Client {
             }
         }
     }
-}
-
-/// An error and its sources, on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -300,6 +300,22 @@ pub(crate) fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Dur
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// An error and its sources on one line (reqwest's and the AWS chain's
+/// own texts are terse), each source once.
+pub fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
