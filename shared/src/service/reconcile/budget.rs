@@ -46,15 +46,11 @@ impl<'a> Budget<'a> {
     }
 
     /// Whether a step of `requests` GitHub requests may start; why not.
+    /// The budget is asked first: when both are out, it is the reason that
+    /// holds until the window resets (the next run could not go on either),
+    /// and the answer does not depend on how fast the store was.
     pub fn check(&mut self, requests: u64) -> Option<Stop> {
         self.sync();
-        let left = self
-            .ends
-            .saturating_duration_since(Instant::now())
-            .min(crate::deadline::remaining().unwrap_or(Duration::MAX));
-        if left < STEP_RESERVE {
-            return Some(Stop::Deadline);
-        }
         if self.spending.allowance(self.percent) < requests {
             return Some(Stop::Budget);
         }
@@ -65,6 +61,13 @@ impl<'a> Budget<'a> {
             if seen.remaining < share.min(seen.limit - share) {
                 return Some(Stop::Budget);
             }
+        }
+        let left = self
+            .ends
+            .saturating_duration_since(Instant::now())
+            .min(crate::deadline::remaining().unwrap_or(Duration::MAX));
+        if left < STEP_RESERVE {
+            return Some(Stop::Deadline);
         }
         None
     }
