@@ -24,18 +24,5 @@ pub fn endpoint() -> String {
 
 fn start() -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let port = dynamo_proxy::moto::free_port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Started from a thread that lives as long as the test binary: moto's
-    // PR_SET_PDEATHSIG stops it when that thread, so the binary, ends.
-    std::thread::spawn(move || {
-        tx.send(dynamo_proxy::moto::spawn(&root, port).map(drop)).unwrap();
-        loop {
-            std::thread::park();
-        }
-    });
-    rx.recv().unwrap().expect("moto server starts");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    dynamo_proxy::moto::wait_until_up(&endpoint).unwrap();
-    endpoint
+    dynamo_proxy::moto::start_for_process(&root).expect("moto server starts")
 }

@@ -57,3 +57,23 @@ pub fn wait_until_up(endpoint: &str) -> Result<(), String> {
     }
     Err(format!("moto server did not come up at {endpoint}"))
 }
+
+/// moto on a free port for as long as this process lives, up and answering
+/// when this returns its endpoint: what a test binary wants. It is spawned
+/// from a thread parked for good, so that PR_SET_PDEATHSIG stops it when
+/// the process ends and not before.
+pub fn start_for_process(root: &Path) -> Result<String, String> {
+    let root = root.to_owned();
+    let port = free_port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(spawn(&root, port).map(drop).map_err(|e| e.to_string()));
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().map_err(|e| e.to_string())??;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    wait_until_up(&endpoint)?;
+    Ok(endpoint)
+}
