@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use broker_client::error::with_sources;
 use broker_client::Client;
 
 use crate::args::{parse_as, Target};
@@ -100,7 +101,7 @@ async fn stack_url(config: &aws_config::SdkConfig, stack: &str) -> Result<String
         .stack_name(stack)
         .send()
         .await
-        .map_err(|e| CliError::Other(format!("stack {stack}: {}", sdk_error(&e))))?;
+        .map_err(|e| CliError::Other(format!("stack {stack}: {}", with_sources(&e))))?;
     answer
         .stacks()
         .first()
@@ -108,17 +109,6 @@ async fn stack_url(config: &aws_config::SdkConfig, stack: &str) -> Result<String
         .and_then(|o| o.output_value())
         .map(str::to_owned)
         .ok_or_else(|| CliError::Other(format!("stack {stack} has no ApiUrl output")))
-}
-
-/// An SDK error on one line: its own text and its sources'.
-fn sdk_error(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
 
 async fn aws_config(region: Option<&str>) -> aws_config::SdkConfig {
@@ -218,6 +208,24 @@ pub async fn client(target: &Target, needs: Needs) -> Result<Client, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn local_is_the_runner_s_port_3000_unless_a_url_is_given() {
+        let mut target = Target {
+            url: None,
+            stack: None,
+            region: None,
+            local: true,
+            data_dir: ".local".into(),
+            jwt: Some("a.jwt.here".into()),
+            as_user: None,
+        };
+        let local = client(&target, Needs::Jwt).await.unwrap();
+        assert_eq!(local.base_url().as_str(), "http://localhost:3000/");
+        target.url = Some("http://127.0.0.1:4000".into());
+        let elsewhere = client(&target, Needs::Jwt).await.unwrap();
+        assert_eq!(elsewhere.base_url().as_str(), "http://127.0.0.1:4000/");
+    }
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl FnMut(&str) -> Option<String> + 'a {
         move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())

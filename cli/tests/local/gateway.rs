@@ -1,104 +1,84 @@
-//! What stands in front of the broker: a stack's outputs read from a
-//! scripted CloudFormation, and the gateway's own refusal as the client reads it.
+//! What stands in front of the broker: a stack's outputs read from
+//! moto's CloudFormation, and the gateway's own refusal as the client reads it.
 
 use super::*;
 
-/// A scripted HTTP server: one connection per answer (content type, body),
-/// in order; returns its URL and, once done, every request it was sent.
-fn scripted(answers: Vec<(&'static str, String)>) -> (String, std::thread::JoinHandle<Vec<String>>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handle = std::thread::spawn(move || {
-        let mut requests = Vec::new();
-        for (content_type, body) in answers {
-            let (mut socket, _) = listener.accept().unwrap();
-            socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let n = socket.read(&mut chunk).unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(at) = text.find("\r\n\r\n") {
-                    let length = text[..at]
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= at + 4 + length {
-                        break;
-                    }
-                }
-                if n == 0 {
-                    break;
-                }
-            }
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            socket.write_all(answer.as_bytes()).unwrap();
-            requests.push(String::from_utf8_lossy(&buf).to_string());
-        }
-        requests
-    });
-    (url, handle)
-}
-
-/// A CloudFormation endpoint answering DescribeStacks with a stack whose
-/// ApiUrl output is `api_url`.
-fn cloudformation(api_url: String) -> (String, std::thread::JoinHandle<Vec<String>>) {
-    let body = format!(
-        "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
-         <DescribeStacksResult><Stacks><member>\
-         <StackName>gh-app-broker</StackName>\
-         <StackId>arn:aws:cloudformation:eu-west-1:000000000000:stack/gh-app-broker/1</StackId>\
-         <CreationTime>2026-01-01T00:00:00Z</CreationTime>\
-         <StackStatus>CREATE_COMPLETE</StackStatus>\
-         <Outputs><member><OutputKey>ApiId</OutputKey><OutputValue>abc</OutputValue></member>\
-         <member><OutputKey>ApiUrl</OutputKey><OutputValue>{api_url}</OutputValue></member></Outputs>\
-         </member></Stacks></DescribeStacksResult>\
-         <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>"
-    );
-    scripted(vec![("text/xml", body)])
+/// moto's CloudFormation (from the venv scripts/test-tools fills), with
+/// two stacks in eu-west-1: `gh-app-broker`, whose `ApiUrl` output is
+/// `api_url`, and `half-made`, which has no such output. Returns its endpoint.
+async fn cloudformation(api_url: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let endpoint = dynamo_proxy::moto::start_for_process(&root).expect("moto starts");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(&endpoint)
+        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+            "AKIDSTACKMAKER",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    for (stack, outputs) in [
+        (
+            "gh-app-broker",
+            json!({"ApiId": {"Value": "abc"}, "ApiUrl": {"Value": api_url}}),
+        ),
+        ("half-made", json!({"ApiId": {"Value": "abc"}})),
+    ] {
+        let template = json!({
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": outputs,
+        });
+        cfn.create_stack()
+            .stack_name(stack)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{stack}: {e:?}"));
+    }
+    endpoint
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_stack_reads_the_api_url_output() {
+async fn cli_stack_reads_the_api_url_output_in_the_stack_s_region() {
     let world = World::start().await;
     world.link("team-a", None).await;
-    let (cfn, seen) = cloudformation(world.base.clone());
+    let cfn = cloudformation(&world.base).await;
     let (key, secret) = world.running.iam();
     let id = world.installation.to_string();
-    let output = world.cli(
-        &[
-            "--stack",
-            "gh-app-broker",
-            "--region",
-            "eu-west-1",
-            "token",
-            "--account",
-            "team-a",
-            "--installation",
-            &id,
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", key),
-            ("AWS_SECRET_ACCESS_KEY", secret),
-            ("AWS_ENDPOINT_URL_CLOUDFORMATION", &cfn),
-        ],
+    let run = |stack: &str, region: &str| {
+        world.cli(
+            &[
+                "--stack",
+                stack,
+                "--region",
+                region,
+                "token",
+                "--account",
+                "team-a",
+                "--installation",
+                &id,
+            ],
+            &[
+                ("AWS_ACCESS_KEY_ID", key),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+                ("AWS_ENDPOINT_URL_CLOUDFORMATION", &cfn),
+            ],
+        )
+    };
+    // The stack's URL, then the token route signed for the same region.
+    assert!(!succeeds(&run("gh-app-broker", "eu-west-1")).is_empty());
+    // Stacks are regional: the same name elsewhere is not there.
+    fails(&run("gh-app-broker", "us-east-1"), 1, "stack gh-app-broker");
+    fails(
+        &run("half-made", "eu-west-1"),
+        1,
+        "stack half-made has no ApiUrl output",
     );
-    assert!(!succeeds(&output).is_empty());
-    let request = seen.join().unwrap().remove(0);
-    assert!(
-        request.contains("Action=DescribeStacks") && request.contains("StackName=gh-app-broker"),
-        "{request}"
-    );
-    assert!(request.contains("/eu-west-1/cloudformation/aws4_request"), "{request}");
     world.running.stop().await;
 }
 
