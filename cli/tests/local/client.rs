@@ -243,27 +243,14 @@ async fn client_errors_are_typed_and_classed() {
     assert_eq!(e.class(), ErrorClass::Invalid);
 
     // Conflict: GitHub refuses the user token's refresh.
-    world.sim().inject(Fault {
-        method: Some("POST".into()),
-        path_prefix: "/login/oauth/access_token".into(),
-        kind: FaultKind::OAuthError("bad_refresh_token".into()),
-        times: 10,
-    });
+    world.refuse_refreshes();
     let e = client.user_token("alice").await.unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::ReauthorizationRequired), "{e:?}");
     assert_eq!(e.class(), ErrorClass::Conflict);
     world.sim().clear_faults();
 
     // Unavailable: GitHub rate-limits the mint for an hour.
-    world.sim().inject(Fault {
-        method: Some("POST".into()),
-        path_prefix: "/app/installations/".into(),
-        kind: FaultKind::RateLimit {
-            status: 429,
-            retry_after_seconds: 3600,
-        },
-        times: 20,
-    });
+    world.rate_limit_mints();
     let fresh = VendRequest {
         repositories: Some(vec!["api".into()]),
         ..Default::default()

@@ -58,10 +58,8 @@ async fn cli_internal_commands_with_url_and_aws_environment_credentials() {
 async fn cli_local_reads_the_runner_s_pair_file_and_signs_in_with_as() {
     let world = World::start().await;
     assert!(world.cwd().join(".local/local-iam.env").exists());
-    let url = world.base.as_str();
     let id = world.installation.to_string();
-    let local = ["--local", "--url", url];
-    let with = |rest: &[&str]| -> Vec<String> { local.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let with = |rest: &[&str]| world.local_args(rest);
 
     // Frontend commands, as alice signed in at the runner.
     let linked = json_of(&world.cli(
@@ -198,13 +196,7 @@ async fn cli_exit_codes_follow_the_error_class() {
     let (key, secret) = world.running.iam();
     let url = world.base.as_str();
     let id = world.installation.to_string();
-    let local = |rest: &[&str]| -> Vec<String> {
-        ["--local", "--url", url]
-            .iter()
-            .chain(rest)
-            .map(|s| s.to_string())
-            .collect()
-    };
+    let local = |rest: &[&str]| world.local_args(rest);
 
     // 3 auth: a wrong secret (the gateway's Forbidden), unsigned (no
     // credentials anywhere), no JWT, a JWT nobody signed, not a member.
@@ -281,12 +273,7 @@ async fn cli_exit_codes_follow_the_error_class() {
         5,
         "policy_beyond_installation",
     );
-    world.sim().inject(Fault {
-        method: Some("POST".into()),
-        path_prefix: "/login/oauth/access_token".into(),
-        kind: FaultKind::OAuthError("bad_refresh_token".into()),
-        times: 10,
-    });
+    world.refuse_refreshes();
     fails(
         &world.cli(&local(&["user-token", "alice"]), &[]),
         5,
@@ -295,15 +282,7 @@ async fn cli_exit_codes_follow_the_error_class() {
     world.sim().clear_faults();
 
     // 6 unavailable: GitHub rate-limits; nothing listens.
-    world.sim().inject(Fault {
-        method: Some("POST".into()),
-        path_prefix: "/app/installations/".into(),
-        kind: FaultKind::RateLimit {
-            status: 429,
-            retry_after_seconds: 3600,
-        },
-        times: 20,
-    });
+    world.rate_limit_mints();
     fails(
         &world.cli(
             &local(&["token", "--account", "team-a", "--installation", &id, "--repo", "api"]),

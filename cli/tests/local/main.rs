@@ -124,6 +124,30 @@ impl World {
         self.running.sim().unwrap()
     }
 
+    /// GitHub refuses to refresh user tokens (until `clear_faults`).
+    fn refuse_refreshes(&self) {
+        self.sim().inject(Fault {
+            method: Some("POST".into()),
+            path_prefix: "/login/oauth/access_token".into(),
+            kind: FaultKind::OAuthError("bad_refresh_token".into()),
+            times: 10,
+        });
+    }
+
+    /// GitHub rate-limits installation token mints for an hour (until
+    /// `clear_faults`).
+    fn rate_limit_mints(&self) {
+        self.sim().inject(Fault {
+            method: Some("POST".into()),
+            path_prefix: "/app/installations/".into(),
+            kind: FaultKind::RateLimit {
+                status: 429,
+                retry_after_seconds: 3600,
+            },
+            times: 20,
+        });
+    }
+
     /// A client signed with the runner's pair, as alice for frontend routes.
     fn client(&self) -> Client {
         let (id, secret) = self.running.iam();
@@ -153,6 +177,15 @@ impl World {
     /// The folder the runner keeps its data in (holding local-iam.env).
     fn cwd(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `--local --url <this runner>`, then `rest`.
+    fn local_args(&self, rest: &[&str]) -> Vec<String> {
+        ["--local", "--url", self.base.as_str()]
+            .iter()
+            .chain(rest)
+            .map(|s| s.to_string())
+            .collect()
     }
 
     /// brokerctl with `args`, in the runner's parent folder, with no AWS

@@ -320,53 +320,14 @@ async fn internal_routes_take_sigv4_with_the_local_pair_and_refuse_the_rest() {
         (reconcile.clone(), "{}"),
         (format!("{reconcile}?a=b%20c&from=curl"), ""),
     ] {
-        let output = Command::new("curl")
-            .args([
-                "-sS",
-                "-w",
-                "\n%{http_code}",
-                "--aws-sigv4",
-                "aws:amz:eu-west-1:execute-api",
-            ])
-            .arg("--user")
-            .arg(format!("{key_id}:{secret}"))
-            .args([
-                "-X",
-                "POST",
-                "-H",
-                "content-type: application/json",
-                "--data-binary",
-                data,
-            ])
-            .arg(&url)
-            .output()
-            .expect("curl is installed (7.75 or later, for --aws-sigv4)");
-        let text = String::from_utf8_lossy(&output.stdout);
-        let (answer, status) = text.rsplit_once('\n').unwrap_or(("", &text));
-        assert_eq!(
-            status,
-            "200",
-            "curl {url}: {answer} {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let summary: Value = serde_json::from_str(answer).unwrap();
+        let (status, answer) = curl_sigv4(&format!("{key_id}:{secret}"), &url, data);
+        assert_eq!(status, "200", "curl {url}: {answer}");
+        let summary: Value = serde_json::from_str(&answer).unwrap();
         assert!(summary["changed"].is_object(), "{summary}");
     }
     // And curl with another secret: refused.
-    let output = Command::new("curl")
-        .args([
-            "-sS",
-            "-w",
-            "\n%{http_code}",
-            "--aws-sigv4",
-            "aws:amz:eu-west-1:execute-api",
-        ])
-        .arg("--user")
-        .arg(format!("{key_id}:wrong"))
-        .args(["-X", "POST", &reconcile])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&output.stdout).ends_with("\n403"));
+    let (status, answer) = curl_sigv4(&format!("{key_id}:wrong"), &reconcile, "");
+    assert_eq!(status, "403", "{answer}");
 
     // Signed by botocore's SigV4Auth (the AWS CLI's and boto3's signer).
     let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
@@ -432,4 +393,24 @@ async fn the_pair_is_kept_across_restarts_and_resets() {
         "{text}"
     );
     second.stop().await;
+}
+
+/// `curl --aws-sigv4` (service execute-api, eu-west-1) POSTing `data` as
+/// JSON to `url` with `user` (`KEY:SECRET`): the status and the body, or
+/// curl's own complaint in place of the body.
+fn curl_sigv4(user: &str, url: &str, data: &str) -> (String, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "-w", "\n%{http_code}"])
+        .args(["--aws-sigv4", "aws:amz:eu-west-1:execute-api", "--user", user])
+        .args(["-X", "POST", "-H", "content-type: application/json"])
+        .args(["--data-binary", data, url])
+        .output()
+        .expect("curl is installed (7.75 or later, for --aws-sigv4)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (answer, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let answer = match answer.is_empty() {
+        true => String::from_utf8_lossy(&output.stderr).into_owned(),
+        false => answer.to_owned(),
+    };
+    (status.to_owned(), answer)
 }
