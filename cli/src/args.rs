@@ -8,11 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const LONG_ABOUT: &str = "\
 Operator and platform CLI for gh-app-broker, the GitHub App token broker.
 
-Internal routes (tokens, revocation, reconcile) are signed with AWS SigV4 for
-execute-api: credentials from the default AWS chain (environment, profile,
-SSO, roles), or with --local the local runner's IAM pair. Frontend routes
-(links, audit) are sent with the platform's JWT (--jwt or BROKER_JWT; with
---local, --as USER signs in at the runner).
+Internal routes (tokens, revocation, reconcile, repositories and commits) are
+signed with AWS SigV4 for execute-api: credentials from the default AWS chain
+(environment, profile, SSO, roles), or with --local the local runner's IAM
+pair. Frontend routes (installations, links, policies, audit) are sent with
+the platform's JWT (--jwt or BROKER_JWT; with --local, --as USER signs in at
+the runner).
 
 Where the broker is: --url URL (or BROKER_URL), --stack NAME (the deployed
 stack's ApiUrl output, read with CloudFormation DescribeStacks), or --local
@@ -38,10 +39,15 @@ Examples:
   brokerctl --stack gh-app-broker token --account team-a --owner octo-org
   brokerctl --url https://abc.execute-api.eu-west-1.amazonaws.com \\
       token --account team-a --installation 42 --repo web --permission contents=read
+  brokerctl --local --as alice installations
   brokerctl --local --as alice link --account team-a --installation 1
+  brokerctl --local --as alice policy --account team-a --installation 1 --repo web
   brokerctl --local --as alice audit --account team-a --action installation_token
   brokerctl --local revoke --account team-a
   brokerctl --local reconcile --output json
+  brokerctl --local create-repo --account team-a --owner octo-org --name svc --private --auto-init
+  brokerctl --local commit --account team-a --owner octo-org --repo svc --branch main \\
+      -m 'Add CI' --file .github/workflows/ci.yml=./ci.yml
   brokerctl completions bash > /etc/bash_completion.d/brokerctl";
 
 #[derive(Debug, Parser)]
@@ -128,6 +134,12 @@ pub enum Command {
         user: String,
     },
 
+    /// The installations the caller's GitHub user reaches, and the teams each is linked to (JWT).
+    #[command(long_about = "The installations of the app that the caller's GitHub user reaches \
+        (GET /github/installations; JWT): their ids (what link and token take), the account each \
+        is on, its status and permissions, and which of the caller's teams it is linked to.")]
+    Installations,
+
     /// The installations linked to a team, with their policies (JWT).
     Links {
         #[arg(long, value_name = "TEAM")]
@@ -147,6 +159,26 @@ pub enum Command {
         installation: u64,
         #[command(flatten)]
         policy: PolicyArgs,
+    },
+
+    /// Changes the policy of a link that exists (JWT; PATCH, not retried).
+    #[command(
+        long_about = "Changes the policy of a link that exists (PATCH; JWT; not retried).\n\n\
+        --repo and --permission are the new policy, replacing the old one whole; \
+        --whole-installation lifts it. The same checks as link apply; a link that does not exist \
+        is refused (installation_not_linked) rather than made. A new policy revokes the team's \
+        tokens minted under the old one."
+    )]
+    Policy {
+        #[arg(long, value_name = "TEAM")]
+        account: String,
+        #[arg(long, value_name = "ID")]
+        installation: u64,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// No policy: everything the installation grants.
+        #[arg(long, conflicts_with_all = ["repositories", "permissions"], required_unless_present_any = ["repositories", "permissions"])]
+        whole_installation: bool,
     },
 
     /// Unlinks an installation from a team and revokes the team's tokens on it (JWT).
@@ -192,6 +224,57 @@ pub enum Command {
 
     /// Runs the reconciler now (SigV4).
     Reconcile,
+
+    /// Creates a repository through the installation on --owner linked to the team (SigV4; not retried).
+    #[command(
+        long_about = "Creates a repository on --owner through the installation there that is \
+        linked to the team (POST /internal/accounts/{account}/repos; SigV4). Not retried: a repeat \
+        after a lost answer would find the name taken. The link's policy must grant \
+        administration=write."
+    )]
+    CreateRepo {
+        #[arg(long, value_name = "TEAM")]
+        account: String,
+        /// The GitHub account the repository is made on.
+        #[arg(long, value_name = "LOGIN")]
+        owner: String,
+        /// The new repository's name.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Private (otherwise GitHub's default, public).
+        #[arg(long)]
+        private: bool,
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// With a first commit (a README), so that branches can start from it.
+        #[arg(long)]
+        auto_init: bool,
+    },
+
+    /// Writes files as one commit on a branch (SigV4; not retried).
+    #[command(
+        long_about = "Writes every --file as one commit on --branch, creating the branch from \
+        the default branch if it does not exist (POST /internal/accounts/{account}/commits; SigV4). \
+        Each --file is REPO_PATH=LOCAL_FILE, or REPO_PATH alone to read the file of that relative \
+        path here; the files are UTF-8 text. Not retried by the client: the broker already rebuilds \
+        the commit when the branch moves under it."
+    )]
+    Commit {
+        #[arg(long, value_name = "TEAM")]
+        account: String,
+        /// The repository's GitHub account.
+        #[arg(long, value_name = "LOGIN")]
+        owner: String,
+        #[arg(long, value_name = "NAME")]
+        repo: String,
+        #[arg(long, value_name = "BRANCH")]
+        branch: String,
+        #[arg(long, short = 'm', value_name = "TEXT")]
+        message: String,
+        /// A file to write (repeat): REPO_PATH=LOCAL_FILE, or REPO_PATH.
+        #[arg(long = "file", value_name = "PATH[=LOCAL]", required = true, value_parser = parse_file)]
+        files: Vec<(String, PathBuf)>,
+    },
 
     /// Prints a shell completion script.
     Completions {
@@ -245,6 +328,15 @@ fn parse_permission(s: &str) -> Result<(String, PermissionLevel), String> {
     Ok((name.to_owned(), level.parse()?))
 }
 
+/// `REPO_PATH=LOCAL_FILE`, or `REPO_PATH` read from the same relative path.
+fn parse_file(s: &str) -> Result<(String, PathBuf), String> {
+    let (path, local) = s.split_once('=').unwrap_or((s, s));
+    if path.is_empty() || local.is_empty() {
+        return Err(format!("`{s}` is not REPO_PATH[=LOCAL_FILE]"));
+    }
+    Ok((path.to_owned(), PathBuf::from(local)))
+}
+
 fn parse_action(s: &str) -> Result<AuditAction, String> {
     s.parse().map_err(|e: String| {
         let all: Vec<_> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
@@ -285,6 +377,15 @@ mod tests {
         assert_eq!(parse_as(" alice ").unwrap(), "alice");
         assert!(parse_as("alice:team-a").is_err());
         assert!(parse_as(" ").is_err());
+        assert_eq!(
+            parse_file("docs/a.md=./notes.md").unwrap(),
+            ("docs/a.md".to_owned(), PathBuf::from("./notes.md"))
+        );
+        assert_eq!(
+            parse_file("README.md").unwrap(),
+            ("README.md".to_owned(), PathBuf::from("README.md"))
+        );
+        assert!(parse_file("=x").is_err() && parse_file("x=").is_err());
     }
 
     #[test]
@@ -307,5 +408,48 @@ mod tests {
         let Command::Token(token) = cli.command else { panic!() };
         assert_eq!(token.repositories, ["web", "api"]);
         assert!(parse(&["--stack", "s", "--local", "reconcile"]).is_err());
+    }
+
+    #[test]
+    fn a_policy_change_says_what_the_policy_becomes() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(
+                [
+                    &[
+                        "brokerctl",
+                        "--url",
+                        "http://x",
+                        "policy",
+                        "--account",
+                        "a",
+                        "--installation",
+                        "1",
+                    ],
+                    args,
+                ]
+                .concat(),
+            )
+        };
+        assert!(parse(&[]).is_err(), "no policy and no --whole-installation");
+        assert!(parse(&["--whole-installation", "--repo", "web"]).is_err());
+        let Command::Policy {
+            policy,
+            whole_installation,
+            ..
+        } = parse(&["--permission", "issues=write"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert!(!whole_installation);
+        assert_eq!(policy.permissions, [("issues".to_owned(), PermissionLevel::Write)]);
+        let Command::Policy {
+            policy,
+            whole_installation,
+            ..
+        } = parse(&["--whole-installation"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert!(whole_installation && policy.repositories.is_empty() && policy.permissions.is_empty());
     }
 }

@@ -1,8 +1,11 @@
 //! Each command: the client call and what it prints.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use broker_client::types::{AuditQuery, LinkPolicy, OwnerVendRequest, PermissionLevel, VendRequest};
+use broker_client::types::{
+    AuditQuery, CommitFile, CommitFiles, CreateRepository, LinkPolicy, OwnerVendRequest, PermissionLevel, VendRequest,
+};
 use clap::CommandFactory;
 
 use crate::args::{Cli, Command, PolicyArgs, TokenArgs};
@@ -51,6 +54,21 @@ pub fn policy(args: &PolicyArgs) -> Option<LinkPolicy> {
     (!policy.is_unrestricted()).then_some(policy)
 }
 
+/// The files of `commit`, read before anything is sent.
+fn commit_files(files: &[(String, PathBuf)]) -> Result<Vec<CommitFile>, CliError> {
+    files
+        .iter()
+        .map(|(path, local)| {
+            let content = std::fs::read_to_string(local)
+                .map_err(|e| CliError::Usage(format!("--file {path}: {}: {e}", local.display())))?;
+            Ok(CommitFile {
+                path: path.clone(),
+                content,
+            })
+        })
+        .collect()
+}
+
 /// Runs the command.
 pub async fn run(cli: &Cli) -> Result<Printed, CliError> {
     let target = &cli.target;
@@ -82,6 +100,10 @@ pub async fn run(cli: &Cli) -> Result<Printed, CliError> {
             let client = client(target, Needs::Iam).await?;
             Ok(printed(&client.user_token(user).await?, cli))
         }
+        Command::Installations => {
+            let client = client(target, Needs::Jwt).await?;
+            Ok(printed(&client.reachable_installations().await?, cli))
+        }
         Command::Links { account } => {
             let client = client(target, Needs::Jwt).await?;
             Ok(printed(&client.account_installations(account).await?, cli))
@@ -94,6 +116,18 @@ pub async fn run(cli: &Cli) -> Result<Printed, CliError> {
             let client = client(target, Needs::Jwt).await?;
             let linked = client.link(account, *installation, policy(flags).as_ref()).await?;
             Ok(printed(&linked, cli))
+        }
+        Command::Policy {
+            account,
+            installation,
+            policy: flags,
+            whole_installation: _,
+        } => {
+            // clap leaves two cases: flags (a policy) or --whole-installation
+            // (no flags, so the unrestricted policy).
+            let client = client(target, Needs::Jwt).await?;
+            let new = policy(flags).unwrap_or_default();
+            Ok(printed(&client.change_policy(account, *installation, &new).await?, cli))
         }
         Command::Unlink { account, installation } => {
             let client = client(target, Needs::Jwt).await?;
@@ -141,6 +175,42 @@ pub async fn run(cli: &Cli) -> Result<Printed, CliError> {
         Command::Reconcile => {
             let client = client(target, Needs::Iam).await?;
             Ok(printed(&client.reconcile().await?, cli))
+        }
+        Command::CreateRepo {
+            account,
+            owner,
+            name,
+            private,
+            description,
+            auto_init,
+        } => {
+            let request = CreateRepository {
+                owner: owner.clone(),
+                name: name.clone(),
+                private: private.then_some(true),
+                description: description.clone(),
+                auto_init: auto_init.then_some(true),
+            };
+            let client = client(target, Needs::Iam).await?;
+            Ok(printed(&client.create_repository(account, &request).await?, cli))
+        }
+        Command::Commit {
+            account,
+            owner,
+            repo,
+            branch,
+            message,
+            files,
+        } => {
+            let request = CommitFiles {
+                owner: owner.clone(),
+                repo: repo.clone(),
+                branch: branch.clone(),
+                message: message.clone(),
+                files: commit_files(files)?,
+            };
+            let client = client(target, Needs::Iam).await?;
+            Ok(printed(&client.commit_files(account, &request).await?, cli))
         }
     }
 }

@@ -130,6 +130,39 @@ impl Render for AccountInstallations {
     }
 }
 
+impl Render for ReachableList {
+    fn table(&self) -> String {
+        if self.installations.is_empty() {
+            return "no installation of the app is reachable by your GitHub user".into();
+        }
+        let mut t = table(&[
+            "INSTALLATION",
+            "ON",
+            "TYPE",
+            "STATUS",
+            "REPOS",
+            "PERMISSIONS",
+            "LINKED TO",
+        ]);
+        for reachable in &self.installations {
+            let i = &reachable.installation;
+            t.add_row([
+                i.id.to_string(),
+                i.account.login.clone(),
+                i.account.kind.clone(),
+                i.status.to_string(),
+                i.repository_selection.clone(),
+                permissions(&i.permissions),
+                match reachable.linked_accounts.as_slice() {
+                    [] => "-".into(),
+                    teams => teams.join(", "),
+                },
+            ]);
+        }
+        t.to_string()
+    }
+}
+
 impl Render for LinkView {
     fn table(&self) -> String {
         let mut rows = vec![
@@ -170,6 +203,30 @@ impl Render for AuditTrail {
             ]);
         }
         t.to_string()
+    }
+}
+
+impl Render for Repository {
+    fn table(&self) -> String {
+        fields(&[
+            ("repository", self.full_name.clone()),
+            ("id", self.id.to_string()),
+            ("private", self.private.to_string()),
+            ("default branch", or_dash(self.default_branch.as_deref())),
+            ("url", or_dash(self.html_url.as_deref())),
+        ])
+    }
+}
+
+impl Render for Committed {
+    fn table(&self) -> String {
+        fields(&[
+            ("commit", self.commit.sha.clone()),
+            ("branch", self.branch.clone()),
+            ("branch created", self.created_branch.to_string()),
+            ("attempts", self.attempts.to_string()),
+            ("url", or_dash(self.commit.html_url.as_deref())),
+        ])
     }
 }
 
@@ -271,6 +328,17 @@ mod tests {
             }],
         };
         let text = render(&links, Output::Table);
+        let reachable = ReachableList {
+            installations: vec![ReachableInstallation {
+                installation: links.installations[0].installation.clone(),
+                linked_accounts: vec!["team-a".into(), "team-b".into()],
+            }],
+        };
+        let reach = render(&reachable, Output::Table);
+        assert!(
+            reach.contains("LINKED TO") && reach.contains("team-a, team-b"),
+            "{reach}"
+        );
         for expected in [
             "7",
             "octo-org",

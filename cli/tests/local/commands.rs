@@ -47,6 +47,60 @@ async fn cli_internal_commands_with_url_and_aws_environment_credentials() {
     let summary = succeeds(&world.cli(&["--url", url, "reconcile"], &aws));
     assert!(summary.contains("installations checked"), "{summary}");
 
+    // A repository, then a commit of local files onto a new branch of it.
+    let made = json_of(&world.cli(
+        &[
+            "--url",
+            url,
+            "-o",
+            "json",
+            "create-repo",
+            "--account",
+            "team-a",
+            "--owner",
+            "octo-org",
+            "--name",
+            "made-by-cli",
+            "--private",
+            "--auto-init",
+        ],
+        &aws,
+    ));
+    assert_eq!(made["full_name"], "octo-org/made-by-cli");
+    assert_eq!(made["private"], true);
+    std::fs::write(world.cwd().join("notes.md"), "# Notes\n").unwrap();
+    std::fs::create_dir_all(world.cwd().join("ci")).unwrap();
+    std::fs::write(world.cwd().join("ci/build.yml"), "on: push\n").unwrap();
+    let committed = succeeds(&world.cli(
+        &[
+            "--url",
+            url,
+            "commit",
+            "--account",
+            "team-a",
+            "--owner",
+            "octo-org",
+            "--repo",
+            "made-by-cli",
+            "--branch",
+            "docs",
+            "-m",
+            "Notes from brokerctl",
+            "--file",
+            "docs/notes.md=notes.md",
+            "--file",
+            "ci/build.yml",
+        ],
+        &aws,
+    ));
+    assert!(
+        committed.contains("branch created") && committed.contains("true"),
+        "{committed}"
+    );
+    let file = |path| world.sim().file_at("octo-org", "made-by-cli", "docs", path);
+    assert_eq!(file("docs/notes.md").as_deref(), Some("# Notes\n"));
+    assert_eq!(file("ci/build.yml").as_deref(), Some("on: push\n"));
+
     // BROKER_URL stands in for --url.
     let mut with_url = aws.to_vec();
     with_url.push(("BROKER_URL", url));
@@ -96,6 +150,23 @@ async fn cli_local_reads_the_runner_s_pair_file_and_signs_in_with_as() {
     assert!(table.contains("repos: web; permissions: contents=read"), "{table}");
     let links = succeeds(&world.cli(&with(&["--as", "alice", "links", "--account", "team-a"]), &[]));
     assert!(links.contains("octo-org") && links.contains(&id), "{links}");
+    let reachable = json_of(&world.cli(&with(&["--as", "alice", "-o", "json", "installations"]), &[]));
+    let ours = reachable["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == world.installation)
+        .unwrap_or_else(|| panic!("{reachable}"));
+    let mut teams: Vec<&str> = ours["linked_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    teams.sort_unstable();
+    assert_eq!(teams, ["team-a", "team-b"]);
+    let table = succeeds(&world.cli(&with(&["--as", "alice", "installations"]), &[]));
+    assert!(table.contains("LINKED TO") && table.contains("octo-org"), "{table}");
 
     // Internal commands with the pair from ./.local/local-iam.env.
     let token = succeeds(&world.cli(&with(&["token", "--account", "team-a", "--installation", &id]), &[]));
@@ -105,6 +176,49 @@ async fn cli_local_reads_the_runner_s_pair_file_and_signs_in_with_as() {
         &[],
     ));
     assert_eq!(scoped["permissions"], json!({"contents": "read"}));
+
+    // team-b's policy changed, then lifted: each shows in what it vends.
+    let narrowed = json_of(&world.cli(
+        &with(&[
+            "--as",
+            "alice",
+            "-o",
+            "json",
+            "policy",
+            "--account",
+            "team-b",
+            "--installation",
+            &id,
+            "--permission",
+            "issues=read",
+        ]),
+        &[],
+    ));
+    assert_eq!(narrowed["policy"], json!({"permissions": {"issues": "read"}}));
+    let vended = json_of(&world.cli(
+        &with(&["token", "--account", "team-b", "--installation", &id, "-o", "json"]),
+        &[],
+    ));
+    assert_eq!(vended["permissions"], json!({"issues": "read"}));
+    let lifted = succeeds(&world.cli(
+        &with(&[
+            "--as",
+            "alice",
+            "policy",
+            "--account",
+            "team-b",
+            "--installation",
+            &id,
+            "--whole-installation",
+        ]),
+        &[],
+    ));
+    assert!(lifted.contains("whole installation"), "{lifted}");
+    let whole = json_of(&world.cli(
+        &with(&["token", "--account", "team-b", "--installation", &id, "-o", "json"]),
+        &[],
+    ));
+    assert_eq!(whole["permissions"]["issues"], "write", "{whole}");
     succeeds(&world.cli(&with(&["user-token", "alice"]), &[]));
     succeeds(&world.cli(&with(&["reconcile", "-o", "json"]), &[]));
 
@@ -231,7 +345,66 @@ async fn cli_exit_codes_follow_the_error_class() {
         "installation_not_linked",
     );
 
-    // 4 not found.
+    fails(
+        &world.cli(
+            &local(&[
+                "--as",
+                "bob",
+                "policy",
+                "--account",
+                "team-a",
+                "--installation",
+                &id,
+                "--repo",
+                "web",
+            ]),
+            &[],
+        ),
+        3,
+        "not_account_member",
+    );
+
+    // 4 not found: a policy change makes no link; no such repository.
+    fails(
+        &world.cli(
+            &local(&[
+                "--as",
+                "alice",
+                "policy",
+                "--account",
+                "team-b",
+                "--installation",
+                &id,
+                "--repo",
+                "web",
+            ]),
+            &[],
+        ),
+        4,
+        "installation_not_linked",
+    );
+    std::fs::write(world.cwd().join("a.txt"), "a\n").unwrap();
+    let commit_to = |repo: &str, file: &str| {
+        world.cli(
+            &local(&[
+                "commit",
+                "--account",
+                "team-a",
+                "--owner",
+                "octo-org",
+                "--repo",
+                repo,
+                "--branch",
+                "b",
+                "-m",
+                "m",
+                "--file",
+                file,
+            ]),
+            &[],
+        )
+    };
+    fails(&commit_to("no-such-repo", "a.txt"), 4, "not_found");
     fails(
         &world.cli(&local(&["user-token", "bob"]), &[]),
         4,
@@ -304,7 +477,26 @@ async fn cli_exit_codes_follow_the_error_class() {
         "transport",
     );
 
-    // 2 usage: nowhere to send it; clap's own; --as without --local.
+    fails(
+        &world.cli(
+            &local(&[
+                "create-repo",
+                "--account",
+                "team-a",
+                "--owner",
+                "octo-org",
+                "--name",
+                "web",
+            ]),
+            &[],
+        ),
+        5,
+        "github_refused",
+    );
+
+    // 2 usage: nowhere to send it; clap's own; --as without --local; a
+    // local file that cannot be read (nothing sent).
+    fails(&commit_to("web", "a.txt=missing.txt"), 2, "missing.txt");
     fails(&world.cli(&["reconcile"], &[]), 2, "--url");
     assert_eq!(world.cli(&["token", "--account", "a"], &[]).status.code(), Some(2));
     assert_eq!(world.cli(&["frobnicate"], &[]).status.code(), Some(2));
