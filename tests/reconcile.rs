@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use broker::api::Function;
-use broker::domain::{Installation, InstallationId};
 use github_sim::RepoSelection;
 use serde_json::{json, Value};
 
@@ -14,49 +13,8 @@ use crate::helpers::containers::ProcessContainer;
 use crate::helpers::moto;
 use crate::helpers::platform::PlatformBus;
 use crate::helpers::receiver::Receiver;
+use crate::helpers::reconcile::{advance_both, changed, on_github, reconcile, settled, stored};
 use crate::helpers::{TestApp, User};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn reconcile(app: &TestApp) -> Value {
-    let run = app.internal("POST", "/internal/reconcile", json!({})).await;
-    assert_eq!(run.status, 200, "{:?}", run.body);
-    run.body
-}
-
-async fn on_github(broker: &broker::App, id: u64) -> Option<Installation> {
-    let creds = broker.secrets.current().await;
-    broker.github.installation(&creds, InstallationId(id)).await.unwrap()
-}
-
-async fn stored(broker: &broker::App, id: u64) -> Option<Installation> {
-    broker.store.get_installation(InstallationId(id)).await.unwrap()
-}
-
-/// Waits until the simulator's log holds `count` attempts with an outcome.
-async fn settled(app: &TestApp, count: usize) {
-    assert!(
-        app.sim.wait_for_deliveries(count, WAIT).await,
-        "{count} deliveries settled"
-    );
-}
-
-/// The broker's clock and GitHub's move on together.
-fn advance_both(app: &TestApp, seconds: i64) {
-    app.clock.advance(seconds);
-    app.sim.set_clock_offset(app.sim.now_unix() - real_now() + seconds);
-}
-
-fn real_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn changed(summary: &Value, kind: &str) -> u64 {
-    summary["changed"][kind].as_u64().unwrap_or(0)
-}
 
 /// An organisation of octocat's with the app installed on two of its three
 /// repositories, linked to team-a, and a token cached for it.

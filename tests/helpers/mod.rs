@@ -9,6 +9,7 @@ pub mod logs;
 pub mod moto;
 pub mod platform;
 pub mod receiver;
+pub mod reconcile;
 pub mod reliability;
 pub mod secret_sweep;
 pub mod table;

@@ -1,9 +1,11 @@
-//! Races at higher counts than `tests/concurrency.rs`, across separate
-//! container processes (`helpers::containers`) that share nothing but the
-//! table, the secret and GitHub, each running the real Lambda runtime loop.
+//! Races at higher counts than `tests/concurrency.rs`: storms across
+//! separate container processes (`helpers::containers`) that share nothing
+//! but the table, the secret and GitHub, each running the real Lambda
+//! runtime loop; and the reconciler against live webhooks, round by round.
 //! Counts scale with `RACE_SCALE` (default 1, a couple of minutes at most
 //! in CI on 2 cores; `RACE_SCALE=5` for the long run).
 
+mod reconciler;
 mod storms;
 mod uninstall;
 mod unlink;
