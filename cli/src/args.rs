@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use broker_client::types::{AuditAction, PermissionLevel};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 const LONG_ABOUT: &str = "\
 Operator and platform CLI for gh-app-broker, the GitHub App token broker.
@@ -54,7 +54,7 @@ Examples:
 #[command(
     name = "brokerctl",
     version,
-    about = "Vend GitHub tokens, manage links and read the audit trail of a gh-app-broker",
+    about = "Vend GitHub tokens, manage links, policies and repositories, and read the audit trail of a gh-app-broker",
     long_about = LONG_ABOUT,
     after_help = "Exit codes: 0 ok, 1 other, 2 usage, 3 auth, 4 not found, 5 conflict/invalid, 6 unavailable (--help for more)",
     after_long_help = AFTER_HELP,
@@ -153,10 +153,8 @@ pub enum Command {
         none: the whole installation. A policy different from the link's revokes the team's tokens \
         minted under the old one.")]
     Link {
-        #[arg(long, value_name = "TEAM")]
-        account: String,
-        #[arg(long, value_name = "ID")]
-        installation: u64,
+        #[command(flatten)]
+        link: LinkOf,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -169,24 +167,26 @@ pub enum Command {
         is refused (installation_not_linked) rather than made. A new policy revokes the team's \
         tokens minted under the old one."
     )]
+    #[command(group(
+        ArgGroup::new("new_policy")
+            .required(true)
+            .multiple(true)
+            .args(["repositories", "permissions", "whole_installation"])
+    ))]
     Policy {
-        #[arg(long, value_name = "TEAM")]
-        account: String,
-        #[arg(long, value_name = "ID")]
-        installation: u64,
+        #[command(flatten)]
+        link: LinkOf,
         #[command(flatten)]
         policy: PolicyArgs,
         /// No policy: everything the installation grants.
-        #[arg(long, conflicts_with_all = ["repositories", "permissions"], required_unless_present_any = ["repositories", "permissions"])]
+        #[arg(long, conflicts_with_all = ["repositories", "permissions"])]
         whole_installation: bool,
     },
 
     /// Unlinks an installation from a team and revokes the team's tokens on it (JWT).
     Unlink {
-        #[arg(long, value_name = "TEAM")]
-        account: String,
-        #[arg(long, value_name = "ID")]
-        installation: u64,
+        #[command(flatten)]
+        link: LinkOf,
     },
 
     /// A team's audit trail, newest first (JWT).
@@ -306,6 +306,17 @@ pub struct TokenArgs {
     /// Reuse a cached token only with this many seconds of life left (0-3000).
     #[arg(long, value_name = "SECONDS")]
     pub min_ttl: Option<u32>,
+}
+
+/// The link a command is about: a team and an installation.
+#[derive(Debug, Args)]
+pub struct LinkOf {
+    /// The team (platform account).
+    #[arg(long, value_name = "TEAM")]
+    pub account: String,
+    /// The installation, by id (`installations` lists those you reach).
+    #[arg(long, value_name = "ID")]
+    pub installation: u64,
 }
 
 #[derive(Debug, Args)]

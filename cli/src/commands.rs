@@ -108,18 +108,15 @@ pub async fn run(cli: &Cli) -> Result<Printed, CliError> {
             let client = client(target, Needs::Jwt).await?;
             Ok(printed(&client.account_installations(account).await?, cli))
         }
-        Command::Link {
-            account,
-            installation,
-            policy: flags,
-        } => {
+        Command::Link { link, policy: flags } => {
             let client = client(target, Needs::Jwt).await?;
-            let linked = client.link(account, *installation, policy(flags).as_ref()).await?;
+            let linked = client
+                .link(&link.account, link.installation, policy(flags).as_ref())
+                .await?;
             Ok(printed(&linked, cli))
         }
         Command::Policy {
-            account,
-            installation,
+            link,
             policy: flags,
             whole_installation: _,
         } => {
@@ -127,11 +124,12 @@ pub async fn run(cli: &Cli) -> Result<Printed, CliError> {
             // (no flags, so the unrestricted policy).
             let client = client(target, Needs::Jwt).await?;
             let new = policy(flags).unwrap_or_default();
-            Ok(printed(&client.change_policy(account, *installation, &new).await?, cli))
+            let changed = client.change_policy(&link.account, link.installation, &new).await?;
+            Ok(printed(&changed, cli))
         }
-        Command::Unlink { account, installation } => {
+        Command::Unlink { link } => {
             let client = client(target, Needs::Jwt).await?;
-            Ok(printed(&client.unlink(account, *installation).await?, cli))
+            Ok(printed(&client.unlink(&link.account, link.installation).await?, cli))
         }
         Command::Audit {
             account,

@@ -59,6 +59,21 @@ fn or_dash(value: Option<impl ToString>) -> String {
     value.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
+const INSTALLATION_COLUMNS: &[&str] = &["INSTALLATION", "ON", "TYPE", "STATUS", "REPOS", "PERMISSIONS"];
+
+/// An installation's row of a table, with one more column at its end.
+fn installation_row(i: &InstallationView, last: String) -> [String; 7] {
+    [
+        i.id.to_string(),
+        i.account.login.clone(),
+        i.account.kind.clone(),
+        i.status.to_string(),
+        i.repository_selection.clone(),
+        permissions(&i.permissions),
+        last,
+    ]
+}
+
 /// A link's policy on one line.
 pub fn policy(policy: &LinkPolicy) -> String {
     if policy.is_unrestricted() {
@@ -113,18 +128,9 @@ impl Render for AccountInstallations {
         if self.installations.is_empty() {
             return format!("no installation is linked to {}", self.account_id);
         }
-        let mut t = table(&["INSTALLATION", "ON", "TYPE", "STATUS", "REPOS", "PERMISSIONS", "POLICY"]);
+        let mut t = table(&[INSTALLATION_COLUMNS, &["POLICY"]].concat());
         for linked in &self.installations {
-            let i = &linked.installation;
-            t.add_row([
-                i.id.to_string(),
-                i.account.login.clone(),
-                i.account.kind.clone(),
-                i.status.to_string(),
-                i.repository_selection.clone(),
-                permissions(&i.permissions),
-                policy(&linked.policy),
-            ]);
+            t.add_row(installation_row(&linked.installation, policy(&linked.policy)));
         }
         t.to_string()
     }
@@ -135,29 +141,13 @@ impl Render for ReachableList {
         if self.installations.is_empty() {
             return "no installation of the app is reachable by your GitHub user".into();
         }
-        let mut t = table(&[
-            "INSTALLATION",
-            "ON",
-            "TYPE",
-            "STATUS",
-            "REPOS",
-            "PERMISSIONS",
-            "LINKED TO",
-        ]);
+        let mut t = table(&[INSTALLATION_COLUMNS, &["LINKED TO"]].concat());
         for reachable in &self.installations {
-            let i = &reachable.installation;
-            t.add_row([
-                i.id.to_string(),
-                i.account.login.clone(),
-                i.account.kind.clone(),
-                i.status.to_string(),
-                i.repository_selection.clone(),
-                permissions(&i.permissions),
-                match reachable.linked_accounts.as_slice() {
-                    [] => "-".into(),
-                    teams => teams.join(", "),
-                },
-            ]);
+            let teams = match reachable.linked_accounts.as_slice() {
+                [] => "-".into(),
+                teams => teams.join(", "),
+            };
+            t.add_row(installation_row(&reachable.installation, teams));
         }
         t.to_string()
     }

@@ -178,46 +178,18 @@ async fn cli_local_reads_the_runner_s_pair_file_and_signs_in_with_as() {
     assert_eq!(scoped["permissions"], json!({"contents": "read"}));
 
     // team-b's policy changed, then lifted: each shows in what it vends.
-    let narrowed = json_of(&world.cli(
-        &with(&[
-            "--as",
-            "alice",
-            "-o",
-            "json",
-            "policy",
-            "--account",
-            "team-b",
-            "--installation",
-            &id,
-            "--permission",
-            "issues=read",
-        ]),
-        &[],
-    ));
+    let vend_b = || {
+        json_of(&world.cli(
+            &with(&["token", "--account", "team-b", "--installation", &id, "-o", "json"]),
+            &[],
+        ))
+    };
+    let narrowed = json_of(&world.policy("alice", "team-b", &["--permission", "issues=read", "-o", "json"]));
     assert_eq!(narrowed["policy"], json!({"permissions": {"issues": "read"}}));
-    let vended = json_of(&world.cli(
-        &with(&["token", "--account", "team-b", "--installation", &id, "-o", "json"]),
-        &[],
-    ));
-    assert_eq!(vended["permissions"], json!({"issues": "read"}));
-    let lifted = succeeds(&world.cli(
-        &with(&[
-            "--as",
-            "alice",
-            "policy",
-            "--account",
-            "team-b",
-            "--installation",
-            &id,
-            "--whole-installation",
-        ]),
-        &[],
-    ));
+    assert_eq!(vend_b()["permissions"], json!({"issues": "read"}));
+    let lifted = succeeds(&world.policy("alice", "team-b", &["--whole-installation"]));
     assert!(lifted.contains("whole installation"), "{lifted}");
-    let whole = json_of(&world.cli(
-        &with(&["token", "--account", "team-b", "--installation", &id, "-o", "json"]),
-        &[],
-    ));
+    let whole = vend_b();
     assert_eq!(whole["permissions"]["issues"], "write", "{whole}");
     succeeds(&world.cli(&with(&["user-token", "alice"]), &[]));
     succeeds(&world.cli(&with(&["reconcile", "-o", "json"]), &[]));
@@ -346,40 +318,14 @@ async fn cli_exit_codes_follow_the_error_class() {
     );
 
     fails(
-        &world.cli(
-            &local(&[
-                "--as",
-                "bob",
-                "policy",
-                "--account",
-                "team-a",
-                "--installation",
-                &id,
-                "--repo",
-                "web",
-            ]),
-            &[],
-        ),
+        &world.policy("bob", "team-a", &["--repo", "web"]),
         3,
         "not_account_member",
     );
 
     // 4 not found: a policy change makes no link; no such repository.
     fails(
-        &world.cli(
-            &local(&[
-                "--as",
-                "alice",
-                "policy",
-                "--account",
-                "team-b",
-                "--installation",
-                &id,
-                "--repo",
-                "web",
-            ]),
-            &[],
-        ),
+        &world.policy("alice", "team-b", &["--repo", "web"]),
         4,
         "installation_not_linked",
     );
@@ -446,6 +392,22 @@ async fn cli_exit_codes_follow_the_error_class() {
         5,
         "policy_beyond_installation",
     );
+    fails(
+        &world.cli(
+            &local(&[
+                "create-repo",
+                "--account",
+                "team-a",
+                "--owner",
+                "octo-org",
+                "--name",
+                "web",
+            ]),
+            &[],
+        ),
+        5,
+        "github_refused",
+    );
     world.refuse_refreshes();
     fails(
         &world.cli(&local(&["user-token", "alice"]), &[]),
@@ -475,23 +437,6 @@ async fn cli_exit_codes_follow_the_error_class() {
         &world.cli(&["--local", "--url", &closed, "reconcile"], &[]),
         6,
         "transport",
-    );
-
-    fails(
-        &world.cli(
-            &local(&[
-                "create-repo",
-                "--account",
-                "team-a",
-                "--owner",
-                "octo-org",
-                "--name",
-                "web",
-            ]),
-            &[],
-        ),
-        5,
-        "github_refused",
     );
 
     // 2 usage: nowhere to send it; clap's own; --as without --local; a

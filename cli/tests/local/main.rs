@@ -188,6 +188,18 @@ impl World {
             .collect()
     }
 
+    /// `--local … --as USER policy --account TEAM --installation <ours>`,
+    /// then `rest`.
+    fn policy(&self, user: &str, team: &str, rest: &[&str]) -> Output {
+        let id = self.installation.to_string();
+        let args = [
+            &["--as", user, "policy", "--account", team, "--installation", id.as_str()][..],
+            rest,
+        ]
+        .concat();
+        self.cli(&self.local_args(&args), &[])
+    }
+
     /// brokerctl with `args`, in the runner's parent folder, with no AWS
     /// or local pair in its environment but what `env` gives.
     fn cli<S: AsRef<std::ffi::OsStr>>(&self, args: &[S], env: &[(&str, &str)]) -> Output {
