@@ -30,7 +30,7 @@ from contract_sigv4 import SigV4  # noqa: E402
 PLACEHOLDER = "sign-this-body"
 # The platformIam credential the run configures: replaced by a SigV4
 # signature of the request as sent (broker-local checks IAM as API Gateway does).
-IAM_PLACEHOLDER = "Bearer sign-this-request"
+IAM_PLACEHOLDER = "sign-this-request"
 
 
 def raw_body(body) -> bytes:
@@ -58,16 +58,22 @@ def before_call(context, case, kwargs):
 
 
 SENT = collections.Counter()
+# Internal routes' answers under 300: proof that the placeholder was found
+# and the SigV4 signature held (unsigned, every one would be a 403).
+SIGNED_OK = collections.Counter()
 
 
 @schemathesis.hook
 def after_call(context, case, response):
     SENT[case.operation.label] += 1
+    if case.operation.path.startswith("/internal/") and response.status_code < 300:
+        SIGNED_OK[case.operation.label] += 1
 
 
 @atexit.register
 def write_counts():
-    path = os.environ.get("CONTRACT_COUNTS")
-    if path:
-        with open(path, "w") as f:
-            json.dump(SENT, f)
+    for variable, counts in (("CONTRACT_COUNTS", SENT), ("CONTRACT_SIGNED_OK", SIGNED_OK)):
+        path = os.environ.get(variable)
+        if path:
+            with open(path, "w") as f:
+                json.dump(counts, f)

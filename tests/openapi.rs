@@ -110,12 +110,16 @@ fn the_security_schemes_are_the_three_callers() {
     let schemes = &spec["components"]["securitySchemes"];
     for (name, kind) in [
         ("platformJwt", "http"),
-        ("platformIam", "http"),
+        ("platformIam", "apiKey"),
         ("githubSignature", "apiKey"),
     ] {
         assert_eq!(schemes[name]["type"], kind, "{name}");
     }
     assert_eq!(schemes["platformJwt"]["scheme"], "bearer");
+    // IAM as API Gateway's own OpenAPI extension spells it.
+    assert_eq!(schemes["platformIam"]["in"], "header");
+    assert_eq!(schemes["platformIam"]["name"], "Authorization");
+    assert_eq!(schemes["platformIam"]["x-amazon-apigateway-authtype"], "awsSigv4");
     assert_eq!(schemes["githubSignature"]["in"], "header");
     assert_eq!(schemes["githubSignature"]["name"], "X-Hub-Signature-256");
 }
