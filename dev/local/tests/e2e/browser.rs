@@ -108,13 +108,15 @@ impl Walk {
     }
 
     /// Clicks `css`, finding it again if the page re-rendered it between
-    /// the find and the click (a stale element), as a person would.
+    /// the find and the click, as a person would. Chrome says so in two
+    /// ways: a stale element, or (when the re-render lands inside the
+    /// click) a node that "does not belong to the document".
     async fn click(&self, css: &str) {
         let mut attempt = 0;
         loop {
             match self.find(css).await.click().await {
                 Ok(()) => return,
-                Err(e) if attempt < 5 && e.to_string().contains("stale element") => attempt += 1,
+                Err(e) if attempt < 5 && detached(&e.to_string()) => attempt += 1,
                 Err(e) => panic!("cannot click {css}: {e}"),
             }
         }
@@ -418,4 +420,9 @@ async fn a_person_walks_the_whole_multi_team_story_in_a_browser() {
 
     walk.client.close().await.unwrap();
     drop(broker);
+}
+
+/// Whether a WebDriver error says the element left the page (re-rendered).
+fn detached(error: &str) -> bool {
+    error.contains("stale element") || error.contains("does not belong to the document")
 }
