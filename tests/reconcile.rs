@@ -297,6 +297,38 @@ async fn githubs_rate_limit_mid_pass_stops_the_run_and_the_next_finishes() {
     assert_consistent(&app).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stops_inside_its_invocations_deadline_and_the_next_goes_on() {
+    let app = TestApp::spawn().await;
+    unheard_of(&app, 250);
+    // Every page of installations answers 1.5 s late, and Lambda will end
+    // the invocation 15 s from now: with a step's 12 s reserve kept, there
+    // is room for about 2 s of work, not the three pages.
+    app.sim.inject(github_sim::Fault {
+        method: Some("GET".into()),
+        path_prefix: "/app/installations".into(),
+        kind: github_sim::FaultKind::SlowAnswer(Duration::from_millis(1500)),
+        times: 3,
+    });
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(15);
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let first = app.reconciler.handle_reconciler(scheduled_event(), &context).await;
+    assert!(
+        std::time::SystemTime::now() < deadline,
+        "the run ended inside the invocation"
+    );
+    assert_eq!(first["stopped"], "deadline", "{first}");
+    assert!(count(&first, "installations_checked") < 250, "{first}");
+    assert_consistent(&app).await;
+
+    let second = reconcile(&app).await;
+    assert_eq!(second["stopped"], Value::Null, "{second}");
+    assert_eq!(second["pass_finished"], true, "{second}");
+    assert_eq!(changed(&first, "created") + changed(&second, "created"), 250);
+    assert_consistent(&app).await;
+}
+
 /// What EventBridge sends the function on each tick of `ReconcileRate`.
 fn scheduled_event() -> Value {
     json!({
